@@ -1,0 +1,1 @@
+//! Audio decoding, resampling and speech recognition with whisper.cpp.

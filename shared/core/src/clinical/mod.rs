@@ -1,0 +1,1 @@
+//! Pure text stages: turns, roles, sections, insights and the note.

@@ -1,0 +1,11 @@
+//! HealthScribe wire formats. Field names live here and only here; the rest of the code uses
+//! these types.
+
+pub mod documentation;
+pub mod job;
+mod string_enum;
+pub mod transcript;
+
+pub use documentation::*;
+pub use job::*;
+pub use transcript::*;

