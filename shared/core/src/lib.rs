@@ -5,3 +5,4 @@ pub mod clinical;
 pub mod formats;
 pub mod ports;
 pub mod speech;
+pub mod stages;

@@ -45,9 +45,17 @@ pub trait JobStore: Send + Sync {
     async fn create(&self, job: &MedicalScribeJob) -> Result<(), PortError>;
     async fn get(&self, name: &str) -> Result<MedicalScribeJob, PortError>;
     /// Applies the change only if the job is in one of `change.from`; returns the new record.
-    async fn update(&self, name: &str, change: &StatusChange) -> Result<MedicalScribeJob, PortError>;
+    async fn update(
+        &self,
+        name: &str,
+        change: &StatusChange,
+    ) -> Result<MedicalScribeJob, PortError>;
     /// Jobs, newest first, optionally only those with one status.
-    async fn list(&self, status: Option<JobStatus>, limit: usize) -> Result<Vec<MedicalScribeJob>, PortError>;
+    async fn list(
+        &self,
+        status: Option<JobStatus>,
+        limit: usize,
+    ) -> Result<Vec<MedicalScribeJob>, PortError>;
 }
 
 /// The encryption context bound to an artifact: plain, non-secret key/value pairs.
@@ -56,9 +64,17 @@ pub type EncryptionContext = BTreeMap<String, String>;
 /// Envelope encryption of artifacts (AWS Encryption SDK messages).
 #[async_trait]
 pub trait Envelope: Send + Sync {
-    async fn encrypt(&self, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, PortError>;
+    async fn encrypt(
+        &self,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>, PortError>;
     /// Fails unless the message is intact and carries every pair of `expected_context`.
-    async fn decrypt(&self, message: &[u8], expected_context: &EncryptionContext) -> Result<Vec<u8>, PortError>;
+    async fn decrypt(
+        &self,
+        message: &[u8],
+        expected_context: &EncryptionContext,
+    ) -> Result<Vec<u8>, PortError>;
 }
 
 /// The encryption context for one artifact of one job. It names no patient data.

@@ -1,1 +1,1385 @@
-//! TODO(owner): note stage.
+//! The clinical note (HealthScribe `ClinicalDocumentation`), extractive and traceable by
+//! construction: every sentence is a cleaned-up, third-person rendering of transcript sentences
+//! (or a list of entity names read from them) and links the segments it was built from. Nothing is
+//! generated that is not in those segments, so numbers and drug names are always traceable.
+
+use std::collections::HashSet;
+
+use crate::clinical::insights;
+use crate::clinical::lexicon::words;
+use crate::clinical::negation::{answer_polarity, sentences, AnswerPolarity};
+use crate::formats::{
+    ClinicalDocumentation, ClinicalInsight, Conversation, EntityCategory, EntityType, EvidenceLink,
+    InsightTraitName, NoteSection, NoteSectionContent, NoteTemplate, RoleKind, SummarizedSentence,
+    TranscriptSection,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvidenceError {
+    #[error("note section {section} sentence {index} has no evidence link")]
+    Unlinked { section: String, index: usize },
+    #[error("note section {section} sentence {index} links segment {segment_id:?}, which is not in the transcript")]
+    Dangling {
+        section: String,
+        index: usize,
+        segment_id: String,
+    },
+}
+
+/// Every sentence must have at least one evidence link, and every link must name a segment of
+/// `conversation`.
+pub fn validate_evidence(
+    doc: &ClinicalDocumentation,
+    conversation: &Conversation,
+) -> Result<(), EvidenceError> {
+    let ids: HashSet<&str> = conversation
+        .transcript_segments
+        .iter()
+        .map(|s| s.segment_id.as_str())
+        .collect();
+    for section in &doc.sections {
+        for (index, sentence) in section.summary.iter().enumerate() {
+            if sentence.evidence_links.is_empty() {
+                return Err(EvidenceError::Unlinked {
+                    section: section.section_name.to_string(),
+                    index,
+                });
+            }
+            if let Some(link) = sentence
+                .evidence_links
+                .iter()
+                .find(|l| !ids.contains(l.segment_id.as_str()))
+            {
+                return Err(EvidenceError::Dangling {
+                    section: section.section_name.to_string(),
+                    index,
+                    segment_id: link.segment_id.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds the note for `template` from the conversation's segments (roles and sections must be
+/// set). Uses the conversation's `ClinicalInsights` when present, else extracts them.
+pub fn build_documentation(
+    conversation: &Conversation,
+    template: NoteTemplate,
+) -> ClinicalDocumentation {
+    let extracted;
+    let insights: &[ClinicalInsight] = if conversation.clinical_insights.is_empty() {
+        extracted = insights::extract(conversation);
+        &extracted
+    } else {
+        &conversation.clinical_insights
+    };
+    let material = Material::gather(conversation, insights);
+    let sections = material.into_template(template);
+    tracing::debug!(
+        template = template.as_str(),
+        sections = sections.len(),
+        sentences = sections.iter().map(|s| s.summary.len()).sum::<usize>(),
+        "clinical documentation built"
+    );
+    ClinicalDocumentation {
+        sections,
+        session_id: None,
+    }
+}
+
+/// One transcript sentence with what the note needs to know about it.
+struct Sentence<'a> {
+    segment_index: usize,
+    segment_id: &'a str,
+    role: RoleKind,
+    section: &'a TranscriptSection,
+    raw: String,
+    is_question: bool,
+    insights: Vec<&'a ClinicalInsight>,
+}
+
+impl Sentence<'_> {
+    fn conditions(&self) -> impl Iterator<Item = &&ClinicalInsight> {
+        self.insights
+            .iter()
+            .filter(|i| i.category == EntityCategory::MedicalCondition)
+    }
+
+    fn affirmed_conditions(&self) -> Vec<&ClinicalInsight> {
+        self.conditions()
+            .filter(|i| i.is_affirmed_for_patient())
+            .copied()
+            .collect()
+    }
+
+    fn has_unaffirmed_condition(&self) -> bool {
+        self.conditions().any(|i| !i.is_affirmed_for_patient())
+    }
+
+    fn has_trait(&self, name: &InsightTraitName) -> bool {
+        self.insights.iter().any(|i| i.has_trait(name))
+    }
+
+    fn lower_words(&self) -> Vec<String> {
+        words(&self.raw).into_iter().map(|w| w.lower).collect()
+    }
+
+    fn has_any(&self, cues: &[&str]) -> bool {
+        contains_cue(&self.lower_words(), cues)
+    }
+}
+
+/// True when one of `cues` (single words or space-separated phrases) occurs in `words`.
+fn contains_cue(words: &[String], cues: &[&str]) -> bool {
+    cues.iter().any(|cue| {
+        let parts: Vec<&str> = cue.split(' ').collect();
+        words
+            .windows(parts.len())
+            .any(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
+    })
+}
+
+fn link(id: &str) -> EvidenceLink {
+    EvidenceLink {
+        segment_id: id.to_string(),
+    }
+}
+
+fn summarized(text: String, ids: &[&str]) -> SummarizedSentence {
+    let mut links: Vec<EvidenceLink> = Vec::new();
+    for id in ids {
+        if !links.iter().any(|l| l.segment_id == *id) {
+            links.push(link(id));
+        }
+    }
+    SummarizedSentence {
+        summarized_segment: text,
+        evidence_links: links,
+    }
+}
+
+const FAMILY_CUES: &[&str] = &[
+    "mother",
+    "mom",
+    "father",
+    "dad",
+    "brother",
+    "sister",
+    "siblings",
+    "parents",
+    "grandmother",
+    "grandfather",
+    "aunt",
+    "uncle",
+    "family history",
+    "runs in the family",
+    "runs in my family",
+];
+const SOCIAL_CUES: &[&str] = &[
+    "smoke",
+    "smoking",
+    "smoked",
+    "smoker",
+    "cigarettes",
+    "tobacco",
+    "vape",
+    "alcohol",
+    "drink",
+    "drinking",
+    "drinks",
+    "beer",
+    "wine",
+    "marijuana",
+    "drugs",
+    "work",
+    "job",
+    "retired",
+    "married",
+    "live with",
+    "lives with",
+    "exercise",
+    "gym",
+    "walking",
+    "running",
+];
+const PAST_CUES: &[&str] = &[
+    "history of",
+    "past medical history",
+    "diagnosed",
+    "surgery",
+    "years ago",
+    "in the past",
+    "used to",
+];
+const TESTING_CUES: &[&str] = &[
+    "x ray",
+    "xray",
+    "ct",
+    "mri",
+    "ultrasound",
+    "echocardiogram",
+    "echo",
+    "labs",
+    "lab",
+    "blood work",
+    "bloodwork",
+    "results",
+    "result",
+    "a1c",
+    "ekg",
+    "ecg",
+    "scan",
+    "culture",
+    "urinalysis",
+    "level",
+    "levels",
+    "test",
+    "biopsy",
+];
+const FINDING_CUES: &[&str] = &[
+    "normal",
+    "tenderness",
+    "tender",
+    "swelling",
+    "murmur",
+    "clear",
+    "range of motion",
+    "exam",
+    "examination",
+    "vital signs",
+    "appreciate",
+    "palpation",
+    "edema",
+    "strength",
+    "reflexes",
+    "bruising",
+    "redness",
+    "intact",
+];
+const PLAN_CUES: &[&str] = &[
+    "prescribe",
+    "prescription",
+    "start",
+    "continue",
+    "increase",
+    "decrease",
+    "order",
+    "refer",
+    "referral",
+    "schedule",
+    "follow up",
+    "follow-up",
+    "recommend",
+    "want you to",
+    "going to",
+    "we'll",
+    "i'll",
+    "will",
+    "let's",
+    "take",
+    "stop",
+    "come back",
+    "see you",
+    "check",
+    "repeat",
+    "send",
+    "monitor",
+    "avoid",
+    "try",
+];
+const ASSESSMENT_CUES: &[&str] = &[
+    "i think",
+    "likely",
+    "consistent with",
+    "diagnosis",
+    "you have",
+    "sounds like",
+    "looks like",
+    "appears",
+    "suspect",
+    "due to",
+    "assessment",
+    "controlled",
+    "stable",
+    "is",
+];
+const PROGRESS_CUES: &[&str] = &[
+    "better",
+    "worse",
+    "improved",
+    "improving",
+    "worsened",
+    "worsening",
+    "controlled",
+    "stable",
+    "anymore",
+    "still",
+    "since",
+];
+const GOAL_CUES: &[&str] = &["goal", "want to", "hope", "try to", "trying to", "aim"];
+/// Words that make a subjective sentence clinical even without a lexicon entity.
+const SYMPTOM_CUES: &[&str] = &[
+    "hurts",
+    "hurt",
+    "pain",
+    "sore",
+    "swollen",
+    "tired",
+    "worse",
+    "better",
+    "since",
+    "started",
+    "weeks",
+    "days",
+    "months",
+    "medication",
+    "medications",
+    "taking",
+];
+/// Virtual-assistant commands ("hey dragon, show me the vital signs") are not clinical content.
+const ASSISTANT_CUES: &[&str] = &["dragon", "show me"];
+
+/// The sentence material of a visit, sorted into History & Physical sections; the other
+/// templates are views over it.
+#[derive(Default)]
+struct Material {
+    chief_complaint: Vec<SummarizedSentence>,
+    hpi: Vec<SummarizedSentence>,
+    ros: Vec<SummarizedSentence>,
+    pmh: Vec<SummarizedSentence>,
+    family: Vec<SummarizedSentence>,
+    social: Vec<SummarizedSentence>,
+    exam: Vec<SummarizedSentence>,
+    testing: Vec<SummarizedSentence>,
+    assessment: Vec<SummarizedSentence>,
+    plan: Vec<SummarizedSentence>,
+    /// Patient reactions during the exam and the plan discussion.
+    responses: Vec<SummarizedSentence>,
+}
+
+/// At most this many sentences per section, to keep the note readable.
+const MAX_SENTENCES_PER_SECTION: usize = 24;
+
+impl Material {
+    fn gather(conversation: &Conversation, insights: &[ClinicalInsight]) -> Self {
+        let segments = &conversation.transcript_segments;
+        let mut all: Vec<Sentence> = Vec::new();
+        for (segment_index, segment) in segments.iter().enumerate() {
+            for span in sentences(&segment.content) {
+                let raw: String = segment
+                    .content
+                    .chars()
+                    .skip(span.start)
+                    .take(span.end - span.start)
+                    .collect();
+                let in_sentence = insights
+                    .iter()
+                    .filter(|i| {
+                        i.spans.first().is_some_and(|s| {
+                            s.segment_id == segment.segment_id
+                                && s.begin_character_offset >= span.start
+                                && s.end_character_offset < span.end
+                        })
+                    })
+                    .collect();
+                let is_question = span.is_question() && !is_tag_question(&raw);
+                all.push(Sentence {
+                    segment_index,
+                    segment_id: &segment.segment_id,
+                    role: segment.participant_details.participant_role.kind,
+                    section: &segment.section_details.section_name,
+                    raw,
+                    is_question,
+                    insights: in_sentence,
+                });
+            }
+        }
+
+        let mut m = Material {
+            chief_complaint: chief_complaint(&all),
+            ros: review_of_systems(conversation, &all),
+            ..Material::default()
+        };
+        let mut current_problem: Option<(String, &str)> = None;
+        // Affirmed conditions the clinician names while assessing, in order: the problem list.
+        let mut problems: Vec<(String, &str)> = Vec::new();
+
+        for s in &all {
+            if s.is_question || s.has_any(ASSISTANT_CUES) {
+                continue;
+            }
+            let Some(text) = clean_sentence(&s.raw, s.role) else {
+                continue;
+            };
+            let has_entity = !s.insights.is_empty();
+            let ids = [s.segment_id];
+            match (s.section, s.role) {
+                (TranscriptSection::Subjective, _) => {
+                    let target = if s.has_trait(&InsightTraitName::PertainsToFamily)
+                        || (s.has_any(FAMILY_CUES) && has_entity)
+                    {
+                        &mut m.family
+                    } else if s.has_any(SOCIAL_CUES) && s.affirmed_conditions().is_empty() {
+                        &mut m.social
+                    } else if s.has_trait(&InsightTraitName::PastHistory) || s.has_any(PAST_CUES) {
+                        &mut m.pmh
+                    } else if has_entity
+                        && s.role == RoleKind::Patient
+                        && s.affirmed_conditions().is_empty()
+                        && s.has_unaffirmed_condition()
+                    {
+                        &mut m.ros
+                    } else if has_entity || (s.role == RoleKind::Patient && s.has_any(SYMPTOM_CUES))
+                    {
+                        &mut m.hpi
+                    } else {
+                        continue;
+                    };
+                    target.push(summarized(text, &ids));
+                }
+                (TranscriptSection::Objective, RoleKind::Clinician) => {
+                    let is_testing = s.has_any(TESTING_CUES)
+                        || s.insights.iter().any(|i| {
+                            i.entity_type == EntityType::TestName
+                                && !matches!(
+                                    i.spans[0].content.to_lowercase().as_str(),
+                                    "blood pressure"
+                                        | "heart rate"
+                                        | "vital signs"
+                                        | "vitals"
+                                        | "exam"
+                                        | "physical exam"
+                                        | "physical examination"
+                                        | "temperature"
+                                        | "weight"
+                                        | "pulse"
+                                        | "oxygenation"
+                                )
+                        });
+                    if is_testing {
+                        m.testing.push(summarized(text, &ids));
+                    } else if has_entity || s.has_any(FINDING_CUES) {
+                        m.exam.push(summarized(text, &ids));
+                    }
+                }
+                (TranscriptSection::AssessmentAndPlan, RoleKind::Clinician) => {
+                    let affirmed = s.affirmed_conditions();
+                    if let Some(first) = affirmed.first() {
+                        current_problem = Some((first.spans[0].content.clone(), s.segment_id));
+                    }
+                    let is_plan = s.has_any(PLAN_CUES)
+                        || s.insights.iter().any(|i| {
+                            matches!(
+                                i.entity_type,
+                                EntityType::GenericName
+                                    | EntityType::BrandName
+                                    | EntityType::TreatmentName
+                                    | EntityType::ProcedureName
+                            )
+                        });
+                    for condition in &affirmed {
+                        let name = condition.spans[0].content.to_lowercase();
+                        if !problems.iter().any(|(n, _)| *n == name) {
+                            problems.push((name, s.segment_id));
+                        }
+                    }
+                    let may_assess = !affirmed.is_empty() && !s.has_unaffirmed_condition();
+                    if may_assess && (!is_plan || s.has_any(ASSESSMENT_CUES)) {
+                        m.assessment.push(summarized(text.clone(), &ids));
+                    }
+                    if is_plan {
+                        let sentence = match &current_problem {
+                            Some((problem, problem_segment)) => summarized(
+                                format!("For the condition of {}: {}", capitalize(problem), text),
+                                &[s.segment_id, problem_segment],
+                            ),
+                            None => summarized(text, &ids),
+                        };
+                        m.plan.push(sentence);
+                    }
+                }
+                (
+                    TranscriptSection::Objective | TranscriptSection::AssessmentAndPlan,
+                    RoleKind::Patient,
+                ) if content_word_count(&s.raw) >= 3 => {
+                    m.responses.push(summarized(text, &ids));
+                }
+                _ => {}
+            }
+        }
+        // "heart failure" is already said by "congestive heart failure".
+        let names: Vec<String> = problems.iter().map(|(n, _)| n.clone()).collect();
+        problems.retain(|(name, _)| {
+            !names
+                .iter()
+                .any(|other| other != name && other.contains(name.as_str()))
+        });
+        let problem_list: Vec<SummarizedSentence> = problems
+            .into_iter()
+            .map(|(name, id)| summarized(format!("{}.", capitalize(&name)), &[id]))
+            .collect();
+        m.assessment.splice(0..0, problem_list);
+        for list in [
+            &mut m.hpi,
+            &mut m.ros,
+            &mut m.pmh,
+            &mut m.family,
+            &mut m.social,
+            &mut m.exam,
+            &mut m.testing,
+            &mut m.assessment,
+            &mut m.plan,
+            &mut m.responses,
+        ] {
+            dedupe(list);
+            list.truncate(MAX_SENTENCES_PER_SECTION);
+        }
+        m
+    }
+
+    fn into_template(self, template: NoteTemplate) -> Vec<NoteSectionContent> {
+        use NoteSection as S;
+        let pick = |lists: &[&Vec<SummarizedSentence>]| -> Vec<SummarizedSentence> {
+            let mut out: Vec<SummarizedSentence> =
+                lists.iter().flat_map(|l| l.iter().cloned()).collect();
+            dedupe(&mut out);
+            out
+        };
+        let with_cues = |lists: &[&Vec<SummarizedSentence>], cues: &[&str]| {
+            let mut out: Vec<SummarizedSentence> = lists
+                .iter()
+                .flat_map(|l| l.iter())
+                .filter(|s| {
+                    let w: Vec<String> = words(&s.summarized_segment)
+                        .into_iter()
+                        .map(|w| w.lower)
+                        .collect();
+                    contains_cue(&w, cues)
+                })
+                .cloned()
+                .collect();
+            dedupe(&mut out);
+            out
+        };
+        let subjective = pick(&[
+            &self.chief_complaint,
+            &self.hpi,
+            &self.ros,
+            &self.pmh,
+            &self.family,
+            &self.social,
+        ]);
+        let objective = pick(&[&self.exam, &self.testing]);
+        let intervention = pick(&[&self.exam, &self.testing, &self.assessment]);
+        let sections: Vec<(NoteSection, Vec<SummarizedSentence>)> = match template {
+            NoteTemplate::HistoryAndPhysical => vec![
+                (S::ChiefComplaint, self.chief_complaint.clone()),
+                (S::HistoryOfPresentIllness, self.hpi.clone()),
+                (S::ReviewOfSystems, self.ros.clone()),
+                (S::PastMedicalHistory, self.pmh.clone()),
+                (S::Assessment, self.assessment.clone()),
+                (S::Plan, self.plan.clone()),
+                (S::PhysicalExamination, self.exam.clone()),
+                (S::PastFamilyHistory, self.family.clone()),
+                (S::PastSocialHistory, self.social.clone()),
+                (S::DiagnosticTesting, self.testing.clone()),
+            ],
+            NoteTemplate::BehavioralSoap | NoteTemplate::PhysicalSoap => vec![
+                (S::Subjective, subjective),
+                (S::Objective, objective),
+                (S::Assessment, self.assessment.clone()),
+                (S::Plan, self.plan.clone()),
+            ],
+            NoteTemplate::Dap => vec![
+                (S::Data, pick(&[&subjective, &objective])),
+                (S::Assessment, self.assessment.clone()),
+                (S::Plan, self.plan.clone()),
+            ],
+            NoteTemplate::Birp => vec![
+                (S::Behavior, subjective),
+                (S::Intervention, intervention),
+                (S::Response, self.responses.clone()),
+                (S::Plan, self.plan.clone()),
+            ],
+            NoteTemplate::Sirp => vec![
+                (S::Situation, subjective),
+                (S::Intervention, intervention),
+                (S::Response, self.responses.clone()),
+                (S::Plan, self.plan.clone()),
+            ],
+            NoteTemplate::Girpp => {
+                let mut goal = self.chief_complaint.clone();
+                goal.extend(with_cues(&[&self.hpi, &self.plan], GOAL_CUES));
+                dedupe(&mut goal);
+                vec![
+                    (S::Goal, goal),
+                    (S::Intervention, intervention),
+                    (S::Response, self.responses.clone()),
+                    (
+                        S::Progress,
+                        with_cues(&[&self.hpi, &self.assessment], PROGRESS_CUES),
+                    ),
+                    (S::Plan, self.plan.clone()),
+                ]
+            }
+        };
+        sections
+            .into_iter()
+            .filter(|(_, summary)| !summary.is_empty())
+            .map(|(section_name, summary)| NoteSectionContent {
+                section_name,
+                summary,
+            })
+            .collect()
+    }
+}
+
+fn dedupe(list: &mut Vec<SummarizedSentence>) {
+    let mut seen = HashSet::new();
+    list.retain(|s| seen.insert(s.summarized_segment.to_lowercase()));
+}
+
+fn content_word_count(text: &str) -> usize {
+    const FILLER: &[&str] = &[
+        "okay", "ok", "yeah", "yes", "no", "um", "uh", "mm", "hmm", "so", "and", "the", "a", "i",
+        "it", "that", "sounds", "good", "right", "sure", "thank", "thanks", "you", "alright",
+        "all", "oh", "well", "great", "perfect",
+    ];
+    words(text)
+        .iter()
+        .filter(|w| !FILLER.contains(&w.lower.as_str()))
+        .count()
+}
+
+/// The reason for the visit: what follows "presents for", "here today for"... in an early
+/// sentence, else the first symptoms the patient affirms.
+fn chief_complaint(all: &[Sentence]) -> Vec<SummarizedSentence> {
+    const LEADS: &[&[&str]] = &[
+        &["presents", "today", "for"],
+        &["presents", "for"],
+        &["presents", "with"],
+        &["presenting", "with"],
+        &["here", "today", "for"],
+        &["here", "for"],
+        &["in", "today", "for"],
+        &["coming", "in", "for"],
+        &["came", "in", "for"],
+        &["here", "to", "discuss"],
+    ];
+    let early = all
+        .iter()
+        .take_while(|s| !matches!(s.section, TranscriptSection::AssessmentAndPlan));
+    for s in early.clone() {
+        let detok = detokenize(&s.raw);
+        let tokens: Vec<&str> = detok.split_whitespace().collect();
+        let bare: Vec<String> = tokens.iter().map(|t| bare_word(t)).collect();
+        for lead in LEADS {
+            let Some(at) = bare
+                .windows(lead.len())
+                .position(|w| w.iter().zip(*lead).all(|(a, b)| a == b))
+            else {
+                continue;
+            };
+            let mut reason: Vec<&str> = Vec::new();
+            for token in &tokens[at + lead.len()..] {
+                let word = bare_word(token);
+                if matches!(word.as_str(), "who" | "today" | "so" | "and") && !reason.is_empty() {
+                    break;
+                }
+                reason.push(token.trim_end_matches([',', '.', '?', '!', ';']));
+                if token.ends_with([',', '.', '?', '!', ';']) || reason.len() >= 10 {
+                    break;
+                }
+            }
+            let reason = reason.join(" ");
+            if content_word_count(&reason) >= 1 && !reason.starts_with("you") {
+                let text = format!("{}.", capitalize(&third_person_possessives(&reason)));
+                return vec![summarized(text, &[s.segment_id])];
+            }
+        }
+    }
+    for s in early {
+        if s.role != RoleKind::Patient || s.is_question {
+            continue;
+        }
+        let names: Vec<String> = s
+            .affirmed_conditions()
+            .iter()
+            .map(|i| i.spans[0].content.to_lowercase())
+            .fold(Vec::new(), |mut acc, n| {
+                if !acc.contains(&n) {
+                    acc.push(n);
+                }
+                acc
+            });
+        if !names.is_empty() {
+            let names: Vec<String> = names.into_iter().take(3).collect();
+            let text = format!("{}.", capitalize(&join_list(&names)));
+            return vec![summarized(text, &[s.segment_id])];
+        }
+    }
+    Vec::new()
+}
+
+/// "Any fever or chills?" answered "no" becomes "Denies fever and chills."; answered "yes",
+/// "Endorses ...". Both segments are cited.
+fn review_of_systems(conversation: &Conversation, all: &[Sentence]) -> Vec<SummarizedSentence> {
+    let segments = &conversation.transcript_segments;
+    let mut out = Vec::new();
+    for s in all {
+        if !s.is_question
+            || !is_symptom_question(&s.raw)
+            || s.role != RoleKind::Clinician
+            || matches!(
+                s.section,
+                TranscriptSection::Other | TranscriptSection::AssessmentAndPlan
+            )
+        {
+            continue;
+        }
+        let Some(answer) = segments.get(s.segment_index + 1) else {
+            continue;
+        };
+        if answer.participant_details.participant_role.kind != RoleKind::Patient {
+            continue;
+        }
+        let mut names: Vec<String> = Vec::new();
+        for i in s.conditions() {
+            if i.has_trait(&InsightTraitName::PertainsToFamily) {
+                continue;
+            }
+            let name = i.spans[0].content.to_lowercase();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        if names.is_empty() {
+            continue;
+        }
+        let verb = match answer_polarity(&answer.content) {
+            AnswerPolarity::No => "Denies",
+            AnswerPolarity::Yes => "Endorses",
+            AnswerPolarity::Unclear => continue,
+        };
+        out.push(summarized(
+            format!("{verb} {}.", join_list(&names)),
+            &[s.segment_id, &answer.segment_id],
+        ));
+    }
+    out
+}
+
+/// "It looks like you're managing it well, okay?" is a statement with a tag, not a question.
+fn is_tag_question(raw: &str) -> bool {
+    const TAGS: &[&str] = &["okay", "ok", "right", "alright", "yeah", "correct", "good"];
+    let w: Vec<String> = words(raw).into_iter().map(|w| w.lower).collect();
+    w.len() > 5 && w.last().is_some_and(|last| TAGS.contains(&last.as_str()))
+}
+
+/// A yes/no question about symptoms ("any fever?", "do you have chest pain?"), whose short
+/// answer can be read as a denial or an endorsement.
+fn is_symptom_question(raw: &str) -> bool {
+    let w: Vec<String> = words(raw).into_iter().map(|w| w.lower).collect();
+    !contains_cue(
+        &w,
+        &["how are", "how is", "how's", "how have", "how do", "what"],
+    ) && contains_cue(
+        &w,
+        &[
+            "any",
+            "have you",
+            "do you",
+            "are you",
+            "did you",
+            "has there",
+            "is there",
+        ],
+    )
+}
+
+fn join_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [a, b] => format!("{a} and {b}"),
+        [rest @ .., last] => format!("{}, and {last}", rest.join(", ")),
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A token lower-cased without surrounding punctuation.
+fn bare_word(token: &str) -> String {
+    token
+        .trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+        .to_lowercase()
+}
+
+/// Undoes ACI-Bench style tokenisation ("do n't", "pain ." ) and spoken contractions.
+fn detokenize(raw: &str) -> String {
+    let mut t = format!(" {} ", raw.split_whitespace().collect::<Vec<_>>().join(" "));
+    for (from, to) in [
+        (" n't ", "n't "),
+        (" 's ", "'s "),
+        (" 're ", "'re "),
+        (" 've ", "'ve "),
+        (" 'll ", "'ll "),
+        (" 'm ", "'m "),
+        (" 'd ", "'d "),
+        (" gon na ", " going to "),
+        (" wan na ", " want to "),
+        (" got ta ", " have to "),
+        (" ,", ","),
+        (" .", "."),
+        (" ?", "?"),
+        (" !", "!"),
+        (" ;", ";"),
+        (" :", ":"),
+    ] {
+        t = t.replace(from, to);
+    }
+    t.trim().to_string()
+}
+
+const FILLER_TOKENS: &[&str] = &[
+    "um", "uh", "uhm", "umm", "mm", "hmm", "mm-hmm", "uh-huh", "oh", "ah", "er", "huh",
+];
+const LEADING_DISCOURSE: &[&str] = &[
+    "so", "and", "okay", "ok", "well", "now", "yeah", "yes", "alright", "right", "but", "like",
+    "also", "hey", "then",
+];
+const ADVERBS: &[&str] = &[
+    "just",
+    "also",
+    "still",
+    "never",
+    "always",
+    "usually",
+    "kinda",
+    "sometimes",
+    "actually",
+    "only",
+    "even",
+    "really",
+    "definitely",
+    "probably",
+    "normally",
+    "generally",
+    "already",
+    "often",
+    "recently",
+];
+const KNOWN_VERBS: &[&str] = &[
+    "have",
+    "do",
+    "feel",
+    "get",
+    "take",
+    "need",
+    "want",
+    "think",
+    "know",
+    "go",
+    "come",
+    "see",
+    "say",
+    "notice",
+    "use",
+    "try",
+    "start",
+    "stop",
+    "keep",
+    "sleep",
+    "eat",
+    "drink",
+    "smoke",
+    "work",
+    "walk",
+    "run",
+    "hurt",
+    "like",
+    "seem",
+    "look",
+    "check",
+    "monitor",
+    "remember",
+    "hear",
+    "experience",
+    "wake",
+    "lose",
+    "gain",
+    "live",
+    "exercise",
+    "tend",
+    "wear",
+    "play",
+    "cough",
+    "bleed",
+    "sweat",
+    "struggle",
+    "forget",
+    "miss",
+    "believe",
+    "guess",
+    "mean",
+    "understand",
+    "agree",
+    "hope",
+    "worry",
+    "wonder",
+    "love",
+    "hate",
+    "enjoy",
+    "follow",
+    "continue",
+    "own",
+];
+
+fn third_person(verb: &str) -> String {
+    match verb {
+        "am" | "are" | "'m" | "'re" => "is".into(),
+        "have" | "'ve" => "has".into(),
+        "do" => "does".into(),
+        "don't" => "doesn't".into(),
+        "haven't" => "hasn't".into(),
+        "aren't" => "isn't".into(),
+        "were" => "was".into(),
+        "weren't" => "wasn't".into(),
+        "go" => "goes".into(),
+        v if KNOWN_VERBS.contains(&v) => {
+            if v.ends_with("sh") || v.ends_with("ch") || v.ends_with('s') || v.ends_with('x') {
+                format!("{v}es")
+            } else if v.ends_with('y') && !v.ends_with("ay") && !v.ends_with("ey") {
+                format!("{}ies", &v[..v.len() - 1])
+            } else {
+                format!("{v}s")
+            }
+        }
+        v => v.into(),
+    }
+}
+
+/// "my knee" → "their knee" for text quoted from the patient.
+fn third_person_possessives(text: &str) -> String {
+    text.split_whitespace()
+        .map(|t| match bare_word(t).as_str() {
+            "my" => t.replacen("my", "their", 1).replacen("My", "Their", 1),
+            _ => t.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Turns one transcript sentence into a note sentence: fillers, false starts and stutters
+/// removed; the speaker's first person (patient) or second person (clinician speaking to the
+/// patient) rewritten to "the patient". Returns `None` when nothing clinical is left.
+fn clean_sentence(raw: &str, role: RoleKind) -> Option<String> {
+    let detok = detokenize(raw);
+    let mut tokens: Vec<String> = Vec::new();
+    let source: Vec<&str> = detok.split_whitespace().collect();
+    let mut i = 0;
+    while i < source.len() {
+        let token = source[i];
+        let word = bare_word(token);
+        // "you know", "i mean" as fillers.
+        let next_word = source.get(i + 1).map(|t| bare_word(t)).unwrap_or_default();
+        if (word == "you" && next_word == "know" && source[i + 1].ends_with(','))
+            || (word == "i" && next_word == "mean" && source[i + 1].ends_with(','))
+        {
+            i += 2;
+            continue;
+        }
+        if FILLER_TOKENS.contains(&word.as_str())
+            || (word.is_empty()
+                && !token.chars().any(|c| c.is_alphanumeric())
+                && !token.contains('%'))
+            || token.trim_end_matches([',', '.', '?', '!']).ends_with('-')
+            || (word == "like" && token.ends_with(','))
+        {
+            // Keep the punctuation a dropped word carried if it ends the sentence.
+            if token.ends_with(['.', '?', '!']) {
+                if let Some(last) = tokens.last_mut() {
+                    let trimmed = last.trim_end_matches(',').to_string();
+                    *last = format!("{trimmed}.");
+                }
+            }
+            i += 1;
+            continue;
+        }
+        // Stutters and restarts: "i, i, i've" → "i've"; "doing doing" → "doing".
+        if !next_word.is_empty()
+            && (next_word == word || next_word.starts_with(&format!("{word}'")))
+            && word.chars().all(|c| c.is_alphabetic() || c == '\'')
+        {
+            i += 1;
+            continue;
+        }
+        tokens.push(token.to_string());
+        i += 1;
+    }
+    // A trailing tag ("..., okay?") is conversation, not content.
+    if tokens.len() > 2 {
+        let last = bare_word(&tokens[tokens.len() - 1]);
+        if matches!(last.as_str(), "okay" | "ok" | "right" | "alright" | "yeah")
+            && tokens[tokens.len() - 2].ends_with(',')
+        {
+            tokens.pop();
+        }
+    }
+    while let Some(first) = tokens.first() {
+        let w = bare_word(first);
+        let all_right = w == "all" && tokens.get(1).is_some_and(|t| bare_word(t) == "right");
+        if all_right {
+            tokens.drain(..2);
+        } else if LEADING_DISCOURSE.contains(&w.as_str()) && tokens.len() > 1 {
+            tokens.remove(0);
+        } else {
+            break;
+        }
+    }
+
+    let subject_pronouns: &[&str] = match role {
+        RoleKind::Patient => &["i"],
+        RoleKind::Clinician => &["you"],
+    };
+    let mut out: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = &tokens[i];
+        let word = bare_word(token);
+        let trailing: String = token
+            .chars()
+            .rev()
+            .take_while(|c| !c.is_alphanumeric() && *c != '\'')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let replaced: Option<String> = match (role, word.as_str()) {
+            (RoleKind::Patient, "i'm") | (RoleKind::Clinician, "you're") => {
+                Some("the patient is".into())
+            }
+            (RoleKind::Patient, "i've") | (RoleKind::Clinician, "you've") => {
+                Some("the patient has".into())
+            }
+            (RoleKind::Patient, "i'd") | (RoleKind::Clinician, "you'd") => {
+                Some("the patient would".into())
+            }
+            (RoleKind::Patient, "i'll") | (RoleKind::Clinician, "you'll") => {
+                Some("the patient will".into())
+            }
+            (RoleKind::Patient, "my") | (RoleKind::Clinician, "your") => Some("their".into()),
+            (RoleKind::Patient, "me") => Some("them".into()),
+            (RoleKind::Patient, "myself") | (RoleKind::Clinician, "yourself") => {
+                Some("themselves".into())
+            }
+            (RoleKind::Clinician, "i") => Some("I".into()),
+            (_, w) if subject_pronouns.contains(&w) => {
+                // Conjugate the verb that follows, past one adverb.
+                let mut j = i + 1;
+                if tokens
+                    .get(j)
+                    .is_some_and(|t| ADVERBS.contains(&bare_word(t).as_str()))
+                {
+                    j += 1;
+                }
+                if trailing.is_empty() {
+                    if let Some(verb_token) = tokens.get(j) {
+                        let verb = bare_word(verb_token);
+                        let conjugated = third_person(&verb);
+                        if conjugated != verb {
+                            let verb_trailing: String = verb_token
+                                .chars()
+                                .skip(verb_token.chars().count().min(verb.chars().count()))
+                                .collect();
+                            let mut pieces = vec!["the patient".to_string()];
+                            pieces.extend(tokens[i + 1..j].iter().cloned());
+                            pieces.push(format!("{conjugated}{verb_trailing}"));
+                            out.push(pieces.join(" "));
+                            i = j + 1;
+                            continue;
+                        }
+                    }
+                }
+                Some("the patient".into())
+            }
+            _ => None,
+        };
+        match replaced {
+            Some(r) => out.push(format!("{r}{trailing}")),
+            None => out.push(token.clone()),
+        }
+        i += 1;
+    }
+
+    let mut text = out.join(" ");
+    text = text.replace(" ,", ",").replace(",,", ",");
+    let text = text
+        .trim()
+        .trim_end_matches([',', ';', ':', '?', '!', '.', ' '])
+        .trim_start_matches([',', ';', ':', '.', ' '])
+        .to_string();
+    if content_word_count(&text) < 2 {
+        return None;
+    }
+    Some(format!("{}.", capitalize(&text)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clinical::insights::tests::{conversation, seg};
+    use crate::formats::{ParticipantRole, TranscriptSection as TS};
+
+    const C: ParticipantRole = ParticipantRole::CLINICIAN_0;
+    const P: ParticipantRole = ParticipantRole::PATIENT_0;
+
+    /// A realistic synthesized follow-up visit.
+    fn visit() -> Conversation {
+        conversation(vec![
+            seg("0", C, TS::Other, "Hi, good to see you. How was the drive?"),
+            seg("1", P, TS::Other, "Fine, thanks."),
+            seg("2", C, TS::Subjective, "So what brings you in today?"),
+            seg("3", P, TS::Subjective, "I'm here for my blood pressure and I've had headaches for about three weeks."),
+            seg("4", C, TS::Subjective, "Any chest pain or shortness of breath?"),
+            seg("5", P, TS::Subjective, "No."),
+            seg("6", C, TS::Subjective, "Are you taking your medications?"),
+            seg("7", P, TS::Subjective, "Yes, I take lisinopril 20 mg once a day."),
+            seg("8", P, TS::Subjective, "My father had a heart attack when he was 60."),
+            seg("9", P, TS::Subjective, "I don't smoke and I drink wine on weekends."),
+            seg("10", C, TS::Objective, "Your blood pressure today is 150 over 95. Your heart has a regular rhythm and your lungs are clear."),
+            seg("11", C, TS::Objective, "Your A1c from last week was 5.4."),
+            seg("12", C, TS::AssessmentAndPlan, "So for your hypertension, I think it is not well controlled. You don't have pneumonia."),
+            seg("13", C, TS::AssessmentAndPlan, "I'm going to increase your lisinopril to 40 mg daily and I want you to check your blood pressure at home."),
+            seg("14", P, TS::AssessmentAndPlan, "Okay, I can check it every morning before work."),
+            seg("15", C, TS::AssessmentAndPlan, "If the headaches get worse, call the office."),
+        ])
+    }
+
+    fn section(doc: &ClinicalDocumentation, name: NoteSection) -> Option<&NoteSectionContent> {
+        doc.sections.iter().find(|s| s.section_name == name)
+    }
+
+    fn numbers(text: &str) -> Vec<String> {
+        words(text)
+            .into_iter()
+            .map(|w| w.lower)
+            .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .collect()
+    }
+
+    #[test]
+    fn history_and_physical_has_core_sections() {
+        let doc = build_documentation(&visit(), NoteTemplate::HistoryAndPhysical);
+        for name in [
+            NoteSection::ChiefComplaint,
+            NoteSection::HistoryOfPresentIllness,
+            NoteSection::ReviewOfSystems,
+            NoteSection::Assessment,
+            NoteSection::Plan,
+            NoteSection::PhysicalExamination,
+            NoteSection::PastFamilyHistory,
+            NoteSection::PastSocialHistory,
+            NoteSection::DiagnosticTesting,
+        ] {
+            assert!(
+                section(&doc, name.clone()).is_some(),
+                "missing {name}: {doc:#?}"
+            );
+        }
+        let order: Vec<&NoteSection> = doc.sections.iter().map(|s| &s.section_name).collect();
+        let template_order: Vec<&NoteSection> = NoteTemplate::HistoryAndPhysical
+            .sections()
+            .iter()
+            .filter(|s| order.contains(s))
+            .collect();
+        assert_eq!(order, template_order);
+    }
+
+    #[test]
+    fn every_sentence_is_linked_to_existing_segments() {
+        let c = visit();
+        for template in NoteTemplate::ALL {
+            let doc = build_documentation(&c, template);
+            validate_evidence(&doc, &c).unwrap();
+            assert!(!doc.sections.is_empty(), "{template} produced no section");
+            for s in doc.sections.iter().flat_map(|s| &s.summary) {
+                assert!(!s.evidence_links.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_and_drugs_come_from_cited_segments() {
+        let c = visit();
+        for template in NoteTemplate::ALL {
+            let doc = build_documentation(&c, template);
+            for s in doc.sections.iter().flat_map(|s| &s.summary) {
+                let cited: String = s
+                    .evidence_links
+                    .iter()
+                    .map(|l| c.segment(&l.segment_id).unwrap().content.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let cited_numbers = numbers(&cited);
+                for n in numbers(&s.summarized_segment) {
+                    assert!(cited_numbers.contains(&n), "{n} not in {cited:?}");
+                }
+                for term in crate::clinical::lexicon::find_terms(&s.summarized_segment) {
+                    if term.kind.is_medication() {
+                        let name: String = s
+                            .summarized_segment
+                            .chars()
+                            .skip(term.start)
+                            .take(term.end - term.start)
+                            .collect();
+                        assert!(cited.to_lowercase().contains(&name.to_lowercase()));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn negated_conditions_never_reach_the_assessment() {
+        let doc = build_documentation(&visit(), NoteTemplate::HistoryAndPhysical);
+        let assessment = section(&doc, NoteSection::Assessment).expect("assessment");
+        for s in &assessment.summary {
+            let lower = s.summarized_segment.to_lowercase();
+            assert!(!lower.contains("pneumonia"), "{lower}");
+            assert!(!lower.contains("chest pain"), "{lower}");
+        }
+        assert!(assessment
+            .summary
+            .iter()
+            .any(|s| s.summarized_segment.to_lowercase().contains("hypertension")));
+    }
+
+    #[test]
+    fn denied_symptoms_land_in_review_of_systems_citing_question_and_answer() {
+        let doc = build_documentation(&visit(), NoteTemplate::HistoryAndPhysical);
+        let ros = section(&doc, NoteSection::ReviewOfSystems).expect("ros");
+        let denial = ros
+            .summary
+            .iter()
+            .find(|s| s.summarized_segment == "Denies chest pain and shortness of breath.")
+            .expect("denial sentence");
+        let ids: Vec<&str> = denial
+            .evidence_links
+            .iter()
+            .map(|l| l.segment_id.as_str())
+            .collect();
+        assert_eq!(ids, ["4", "5"]);
+    }
+
+    #[test]
+    fn plan_items_are_tied_to_the_problem() {
+        let doc = build_documentation(&visit(), NoteTemplate::HistoryAndPhysical);
+        let plan = section(&doc, NoteSection::Plan).expect("plan");
+        let item = plan
+            .summary
+            .iter()
+            .find(|s| s.summarized_segment.contains("40 mg"))
+            .expect("lisinopril plan");
+        assert!(
+            item.summarized_segment
+                .starts_with("For the condition of Hypertension:"),
+            "{}",
+            item.summarized_segment
+        );
+        let ids: Vec<&str> = item
+            .evidence_links
+            .iter()
+            .map(|l| l.segment_id.as_str())
+            .collect();
+        assert!(ids.contains(&"13") && ids.contains(&"12"));
+    }
+
+    #[test]
+    fn family_and_social_history_are_separated() {
+        let doc = build_documentation(&visit(), NoteTemplate::HistoryAndPhysical);
+        let family = section(&doc, NoteSection::PastFamilyHistory).expect("family");
+        assert!(family.summary[0]
+            .summarized_segment
+            .contains("heart attack"));
+        let social = section(&doc, NoteSection::PastSocialHistory).expect("social");
+        assert!(social.summary[0].summarized_segment.contains("wine"));
+    }
+
+    #[test]
+    fn chief_complaint_from_reason_for_visit() {
+        let doc = build_documentation(&visit(), NoteTemplate::HistoryAndPhysical);
+        let cc = section(&doc, NoteSection::ChiefComplaint).expect("cc");
+        assert_eq!(cc.summary[0].summarized_segment, "Their blood pressure.");
+    }
+
+    #[test]
+    fn sentences_are_rewritten_in_third_person() {
+        assert_eq!(
+            clean_sentence(
+                "uh , i , i feel bloated every once in a while .",
+                RoleKind::Patient
+            )
+            .as_deref(),
+            Some("The patient feels bloated every once in a while.")
+        );
+        assert_eq!(
+            clean_sentence(
+                "so , you have a little bit of fluid in your lungs .",
+                RoleKind::Clinician
+            )
+            .as_deref(),
+            Some("The patient has a little bit of fluid in their lungs.")
+        );
+        assert_eq!(clean_sentence("okay . um .", RoleKind::Patient), None);
+    }
+
+    #[test]
+    fn soap_maps_history_to_subjective_and_exam_to_objective() {
+        let doc = build_documentation(&visit(), NoteTemplate::PhysicalSoap);
+        let names: Vec<&NoteSection> = doc.sections.iter().map(|s| &s.section_name).collect();
+        assert_eq!(
+            names,
+            [
+                &NoteSection::Subjective,
+                &NoteSection::Objective,
+                &NoteSection::Assessment,
+                &NoteSection::Plan
+            ]
+        );
+        let objective = section(&doc, NoteSection::Objective).unwrap();
+        assert!(objective
+            .summary
+            .iter()
+            .any(|s| s.summarized_segment.contains("150 over 95")));
+    }
+
+    #[test]
+    fn validate_evidence_rejects_unlinked_and_dangling() {
+        let c = visit();
+        let mut doc = build_documentation(&c, NoteTemplate::HistoryAndPhysical);
+        doc.sections[0].summary[0].evidence_links[0].segment_id = "nope".into();
+        assert!(matches!(
+            validate_evidence(&doc, &c),
+            Err(EvidenceError::Dangling { .. })
+        ));
+        doc.sections[0].summary[0].evidence_links.clear();
+        assert!(matches!(
+            validate_evidence(&doc, &c),
+            Err(EvidenceError::Unlinked { .. })
+        ));
+    }
+
+    #[test]
+    fn empty_conversation_gives_empty_note() {
+        let doc = build_documentation(&conversation(vec![]), NoteTemplate::HistoryAndPhysical);
+        assert!(doc.sections.is_empty());
+    }
+}

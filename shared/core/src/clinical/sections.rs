@@ -1,1 +1,410 @@
-//! TODO(owner): sections stage.
+//! Transcript sections (`SUBJECTIVE`, `OBJECTIVE`, `ASSESSMENT_AND_PLAN`, `OTHER`) for turns.
+//!
+//! Rules:
+//! - Each turn gets a cue score per section from its words ([`section_cues`]):
+//!   greetings, thanks, goodbyes, scheduling and small talk → `OTHER`;
+//!   symptoms, onset and duration, history, medications and habits → `SUBJECTIVE`;
+//!   examination manoeuvres and findings, vitals, lab and imaging results → `OBJECTIVE`;
+//!   impressions, diagnoses, prescriptions, referrals, orders and follow-up → `ASSESSMENT_AND_PLAN`.
+//!   A patient rarely states exam findings or plans, so their `OBJECTIVE` and
+//!   `ASSESSMENT_AND_PLAN` cues count for less and their symptom cues for more.
+//! - The turns are then decoded together (Viterbi) with a visit-order prior: staying in a section
+//!   is free, moving forward (history → exam → assessment/plan) is cheap, moving back costs more,
+//!   and stepping into or out of `OTHER` costs a little. A turn with no cues (short answers:
+//!   "yes.", "okay.") therefore inherits the section of the turns around it, usually the
+//!   question before it, and a lone cue word cannot flip one turn out of a run.
+//! - A visit starts in `OTHER` or `SUBJECTIVE`, rarely in the exam or the plan.
+
+use crate::formats::{ParticipantRole, RoleKind, TranscriptSection};
+
+const SECTIONS: [TranscriptSection; 4] = [
+    TranscriptSection::Other,
+    TranscriptSection::Subjective,
+    TranscriptSection::Objective,
+    TranscriptSection::AssessmentAndPlan,
+];
+const OTHER: usize = 0;
+const SUBJECTIVE: usize = 1;
+const OBJECTIVE: usize = 2;
+const PLAN: usize = 3;
+
+/// Log-score of moving from section `from` to section `to` between consecutive turns.
+fn transition(from: usize, to: usize) -> f64 {
+    match (from, to) {
+        _ if from == to => 0.0,
+        (OTHER, _) | (_, OTHER) => -1.5,
+        (SUBJECTIVE, OBJECTIVE) | (OBJECTIVE, PLAN) => -1.5,
+        (SUBJECTIVE, PLAN) => -2.0,
+        // Going back: a history question during the exam, results after the plan is begun.
+        (OBJECTIVE, SUBJECTIVE) | (PLAN, OBJECTIVE) => -2.5,
+        _ => -3.0,
+    }
+}
+
+fn start(section: usize) -> f64 {
+    match section {
+        OTHER | SUBJECTIVE => 0.0,
+        _ => -1.0,
+    }
+}
+
+/// Assigns a section to every turn (`turns[i]` = role and text of turn `i`).
+pub fn assign_sections(turns: &[(ParticipantRole, &str)]) -> Vec<TranscriptSection> {
+    if turns.is_empty() {
+        return Vec::new();
+    }
+    let emissions: Vec<[f64; 4]> = turns
+        .iter()
+        .map(|(role, text)| section_cues(text, role.kind))
+        .collect();
+
+    let mut best: [f64; 4] = std::array::from_fn(|s| start(s) + emissions[0][s]);
+    let mut back: Vec<[usize; 4]> = vec![[0; 4]];
+    for emission in &emissions[1..] {
+        let mut next = [0.0; 4];
+        let mut from = [0usize; 4];
+        for to in 0..4 {
+            // Ties keep the lowest index, so the result is deterministic.
+            let (score, origin) = (0..4)
+                .map(|f| (best[f] + transition(f, to), f))
+                .fold((f64::NEG_INFINITY, 0), |a, b| if b.0 > a.0 { b } else { a });
+            next[to] = score + emission[to];
+            from[to] = origin;
+        }
+        best = next;
+        back.push(from);
+    }
+    let mut state = (0..4)
+        .fold((f64::NEG_INFINITY, 0), |a, s| {
+            if best[s] > a.0 {
+                (best[s], s)
+            } else {
+                a
+            }
+        })
+        .1;
+    let mut path = vec![SECTIONS[state].clone(); turns.len()];
+    for t in (1..turns.len()).rev() {
+        state = back[t][state];
+        path[t - 1] = SECTIONS[state].clone();
+    }
+    path
+}
+
+/// Per-section cue scores of one turn, in the order OTHER, SUBJECTIVE, OBJECTIVE,
+/// ASSESSMENT_AND_PLAN. All zero when the turn carries no cue.
+pub fn section_cues(text: &str, speaker: RoleKind) -> [f64; 4] {
+    let text = normalize(text);
+    let mut scores = [0.0; 4];
+    for (section, cues) in [
+        (OTHER, OTHER_CUES),
+        (SUBJECTIVE, SUBJECTIVE_CUES),
+        (OBJECTIVE, OBJECTIVE_CUES),
+        (PLAN, PLAN_CUES),
+    ] {
+        for (cue, weight) in cues {
+            if contains_phrase(&text, cue) {
+                scores[section] += weight;
+            }
+        }
+    }
+    if speaker == RoleKind::Patient {
+        scores[SUBJECTIVE] *= 1.5;
+        scores[OBJECTIVE] *= 0.5;
+        scores[PLAN] *= 0.5;
+    }
+    // Many cues in a long turn should not outvote the context without limit.
+    scores.map(|s: f64| s.min(4.0))
+}
+
+/// Cues match whole words; a cue ending in `*` matches any word starting with it.
+fn contains_phrase(normalized: &str, cue: &str) -> bool {
+    match cue.strip_suffix('*') {
+        Some(prefix) => normalized.contains(&format!(" {prefix}")),
+        None => normalized.contains(&format!(" {cue} ")),
+    }
+}
+
+fn normalize(text: &str) -> String {
+    let lowered = text.to_lowercase().replace(['’', '‘'], "'");
+    let spaced: String = lowered
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '\'' || c == '-' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let mut out = String::from(" ");
+    for word in spaced.split_whitespace() {
+        if (word == "n't" || word.starts_with('\'')) && out.len() > 1 {
+            out.pop(); // ACI-Bench splits contractions: "do n't" → "don't"
+        }
+        out.push_str(word);
+        out.push(' ');
+    }
+    out
+}
+
+const OTHER_CUES: &[(&str, f64)] = &[
+    ("hi", 1.5),
+    ("hello", 1.5),
+    ("hey", 1.0),
+    ("good morning", 1.5),
+    ("good afternoon", 1.5),
+    ("nice to meet", 2.0),
+    ("good to see", 2.0),
+    ("how are you", 1.0),
+    ("how's it going", 1.5),
+    ("bye", 2.0),
+    ("goodbye", 2.0),
+    ("take care", 1.5),
+    ("have a good", 1.5),
+    ("have a great", 1.5),
+    ("thank you", 0.8),
+    ("thanks", 0.8),
+    ("you're welcome", 1.5),
+    ("weather", 1.5),
+    ("weekend", 1.0),
+    ("vacation", 1.0),
+    ("dax", 2.0),
+    ("dragon", 0.5),
+    ("front desk", 1.5),
+    ("paperwork", 1.5),
+    ("check out", 1.0),
+    ("parking", 1.5),
+];
+
+const SUBJECTIVE_CUES: &[(&str, f64)] = &[
+    ("what brings you", 2.5),
+    ("going on", 1.0),
+    ("how have you been", 1.0),
+    ("pain", 1.0),
+    ("hurt*", 1.0),
+    ("ache*", 1.0),
+    ("sore", 0.8),
+    ("since", 0.8),
+    ("started", 0.8),
+    ("ago", 1.0),
+    ("feel", 0.8),
+    ("feeling", 0.8),
+    ("felt", 0.8),
+    ("symptom*", 1.0),
+    ("history", 1.0),
+    ("medication*", 0.6),
+    ("taking", 0.8),
+    ("allerg*", 1.5),
+    ("smoke", 1.5),
+    ("smoking", 1.5),
+    ("drink", 1.0),
+    ("alcohol", 1.5),
+    ("family", 0.8),
+    ("mother", 0.8),
+    ("father", 0.8),
+    ("fever*", 0.8),
+    ("cough*", 0.8),
+    ("nause*", 0.8),
+    ("vomit*", 0.8),
+    ("headache*", 0.8),
+    ("dizz*", 0.8),
+    ("tired", 0.8),
+    ("fatigue*", 0.8),
+    ("sleep*", 0.6),
+    ("diet", 0.6),
+    ("eating", 0.6),
+    ("exercise", 0.5),
+    ("how long", 1.5),
+    ("when did", 1.5),
+    ("have you had", 1.2),
+    ("have you been", 1.2),
+    ("have you noticed", 1.2),
+    ("do you have", 0.8),
+    ("any other", 0.5),
+    ("i've been", 1.0),
+    ("i have been", 1.0),
+    ("i've had", 1.0),
+    ("noticed", 0.8),
+    ("happened", 0.8),
+    ("work", 0.4),
+    ("married", 1.0),
+    ("kids", 0.6),
+    ("years ago", 1.0),
+];
+
+const OBJECTIVE_CUES: &[(&str, f64)] = &[
+    ("exam", 2.0),
+    ("examine", 2.0),
+    ("examination", 2.0),
+    ("physical exam", 2.5),
+    ("take a look", 1.5),
+    ("look at", 0.8),
+    ("listen", 1.5),
+    ("deep breath", 2.0),
+    ("breathe", 1.0),
+    ("lungs", 1.0),
+    ("heart sounds", 1.5),
+    ("murmur", 1.5),
+    ("tender*", 1.5),
+    ("swelling", 0.8),
+    ("range of motion", 1.5),
+    ("press", 1.2),
+    ("pressing", 1.2),
+    ("push", 1.0),
+    ("reflex*", 1.5),
+    ("strength", 0.8),
+    ("vital*", 2.0),
+    ("blood pressure is", 1.5),
+    ("heart rate", 1.5),
+    ("temperature", 1.0),
+    ("oxygen", 1.0),
+    ("x-ray*", 1.5),
+    ("xray*", 1.5),
+    ("mri", 1.2),
+    ("ct", 1.0),
+    ("scan", 0.8),
+    ("ultrasound", 1.2),
+    ("ekg", 1.5),
+    ("echo*", 1.0),
+    ("result*", 1.5),
+    ("lab*", 1.0),
+    ("bloodwork", 1.2),
+    ("blood work", 1.2),
+    ("showed", 1.2),
+    ("shows", 1.0),
+    ("revealed", 1.2),
+    ("a1c", 1.0),
+    ("hemoglobin", 1.0),
+    ("normal", 0.6),
+    ("clear", 0.6),
+    ("abdomen", 0.8),
+    ("soft", 0.6),
+    ("bruising", 0.8),
+    ("on exam", 2.0),
+    ("does this hurt", 2.0),
+    ("does that hurt", 2.0),
+];
+
+const PLAN_CUES: &[(&str, f64)] = &[
+    ("you have a", 1.0),
+    ("you have an", 1.0),
+    ("this explains", 1.5),
+    ("it is called", 1.0),
+    ("it's called", 1.0),
+    ("going to give you", 1.5),
+    ("set you up", 1.5),
+    ("i'd like to get", 1.0),
+    ("consult*", 1.0),
+    ("appointment", 1.0),
+    ("antibiotic*", 1.0),
+    ("intravenous", 1.0),
+    ("admit*", 1.5),
+    ("discharg*", 1.5),
+    ("observation", 1.0),
+    ("specialist", 1.0),
+    ("medicine for", 0.8),
+    ("assessment", 2.0),
+    ("plan", 1.5),
+    ("diagnos*", 1.2),
+    ("impression", 1.5),
+    ("i think you have", 2.0),
+    ("likely", 0.8),
+    ("prescri*", 2.0),
+    ("start you on", 2.0),
+    ("put you on", 2.0),
+    ("refill*", 1.5),
+    ("continue", 1.0),
+    ("increase", 1.0),
+    ("decrease", 1.0),
+    ("dose", 1.0),
+    ("mg", 1.0),
+    ("milligram*", 1.0),
+    ("refer*", 1.5),
+    ("follow up", 1.5),
+    ("follow-up", 1.5),
+    ("come back", 1.5),
+    ("see you in", 1.5),
+    ("see you back", 1.5),
+    ("physical therapy", 1.5),
+    ("order", 1.2),
+    ("schedule", 1.0),
+    ("recommend*", 1.5),
+    ("i want you to", 1.2),
+    ("we'll", 1.0),
+    ("we will", 1.0),
+    ("we're going to", 1.2),
+    ("going to have you", 1.5),
+    ("let's", 0.8),
+    ("treatment", 1.0),
+    ("surgery", 0.6),
+    ("any questions", 1.5),
+    ("twice a day", 1.0),
+    ("once a day", 1.0),
+    ("call me", 1.0),
+    ("call the office", 1.0),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C: ParticipantRole = ParticipantRole::CLINICIAN_0;
+    const P: ParticipantRole = ParticipantRole::PATIENT_0;
+
+    fn sections(turns: &[(ParticipantRole, &str)]) -> Vec<&'static str> {
+        assign_sections(turns)
+            .iter()
+            .map(|s| match s {
+                TranscriptSection::Other => "O",
+                TranscriptSection::Subjective => "S",
+                TranscriptSection::Objective => "X",
+                TranscriptSection::AssessmentAndPlan => "AP",
+                TranscriptSection::Unknown(_) => "?",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_visit_goes_greeting_history_exam_plan() {
+        let turns = [
+            (C, "hi , good morning . nice to meet you ."),
+            (P, "hello ."),
+            (C, "so what's been going on ? how long have you had the pain ?"),
+            (P, "my knee started hurting about two weeks ago ."),
+            (C, "okay ."),
+            (P, "and it's worse at night ."),
+            (C, "let me take a look . does this hurt when i press here ?"),
+            (P, "yes ."),
+            (C, "there is some tenderness and mild swelling , range of motion is normal ."),
+            (C, "i think you have a sprain . i'm going to prescribe ibuprofen 600 mg and refer you to physical therapy ."),
+            (P, "okay ."),
+            (C, "follow up in two weeks . any questions ?"),
+            (P, "no , thank you . bye ."),
+        ];
+        assert_eq!(
+            sections(&turns),
+            ["O", "O", "S", "S", "S", "S", "X", "X", "X", "AP", "AP", "AP", "O"]
+        );
+    }
+
+    #[test]
+    fn a_short_answer_inherits_the_question_section() {
+        let turns = [
+            (C, "have you had any fever or cough ?"),
+            (P, "no ."),
+            (C, "your x-ray results showed a small fracture ."),
+            (P, "oh , okay ."),
+        ];
+        assert_eq!(sections(&turns), ["S", "S", "X", "X"]);
+    }
+
+    #[test]
+    fn cues_are_role_aware_and_zero_without_words() {
+        let doctor = section_cues("we will order an mri", RoleKind::Clinician);
+        let patient = section_cues("we will order an mri", RoleKind::Patient);
+        assert!(doctor[PLAN] > patient[PLAN]);
+        assert_eq!(section_cues("okay .", RoleKind::Patient), [0.0; 4]);
+        assert!(assign_sections(&[]).is_empty());
+    }
+}

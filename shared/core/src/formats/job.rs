@@ -148,7 +148,7 @@ impl JobSettings {
                 return Err(SettingsError::MaxSpeakerLabelsOutOfRange(max));
             }
         }
-        if self.channel_identification != !channel_definitions.is_empty() {
+        if self.channel_identification == channel_definitions.is_empty() {
             return Err(SettingsError::ChannelDefinitionsMismatch);
         }
         if self.channel_identification {
@@ -214,9 +214,17 @@ pub struct MedicalScribeJob {
     pub medical_scribe_output: Option<MedicalScribeOutput>,
     #[serde(with = "time::serde::rfc3339")]
     pub creation_time: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub start_time: Option<OffsetDateTime>,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub completion_time: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,

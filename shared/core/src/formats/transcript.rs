@@ -79,7 +79,10 @@ impl TranscriptItem {
     }
 
     pub fn confidence(&self) -> f64 {
-        self.alternatives.first().map(|a| a.confidence).unwrap_or(0.0)
+        self.alternatives
+            .first()
+            .map(|a| a.confidence)
+            .unwrap_or(0.0)
     }
 }
 

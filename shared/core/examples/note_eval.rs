@@ -1,0 +1,183 @@
+//! Builds notes for dialogue JSONL (ACI-Bench layout: `id`, `turns[{turn_id, speaker, text}]`)
+//! and writes what the scoring scripts read:
+//! `RUN_DIR/<id>/{transcript,summary}.json` for `score_evidence.py --pairs RUN_DIR` and
+//! `RUN_DIR/preds.jsonl` (`id`, `note`) for `score_notes.py`.
+//!
+//! Usage: `cargo run -p veriscribe-core --example note_eval -- DIALOGUES.jsonl RUN_DIR [TEMPLATE] [pipeline]`
+//!
+//! By default segments come from a small private parser (one segment per turn; section from
+//! simple exam/assessment cues), so the note builder is measured on its own. With `pipeline`,
+//! the product's `conversation_from_dialogue` builds them (roles and sections inferred).
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use veriscribe_core::clinical::pipeline::{conversation_from_dialogue, ConversationSettings};
+use veriscribe_core::clinical::{insights, note};
+use veriscribe_core::formats::{
+    ClinicalDocumentationFile, Conversation, NoteTemplate, ParticipantDetails, ParticipantRole,
+    RoleKind, SectionDetails, TranscriptFile, TranscriptSection, TranscriptSegment,
+};
+
+#[derive(Deserialize)]
+struct Dialogue {
+    id: String,
+    turns: Vec<Turn>,
+}
+
+#[derive(Deserialize)]
+struct Turn {
+    turn_id: usize,
+    speaker: String,
+    text: String,
+}
+
+fn section_rule(
+    current: &TranscriptSection,
+    speaker_is_doctor: bool,
+    text: &str,
+) -> TranscriptSection {
+    let t = text.to_lowercase();
+    let exam = [
+        "physical exam",
+        "vital signs",
+        "take a look",
+        "examine",
+        "on exam",
+        "your exam",
+        "take a listen",
+    ];
+    let plan = [
+        "assessment",
+        "my plan",
+        "impression",
+        "diagnosis",
+        "the plan",
+    ];
+    if speaker_is_doctor && plan.iter().any(|c| t.contains(c)) {
+        return TranscriptSection::AssessmentAndPlan;
+    }
+    if speaker_is_doctor
+        && exam.iter().any(|c| t.contains(c))
+        && *current != TranscriptSection::AssessmentAndPlan
+    {
+        return TranscriptSection::Objective;
+    }
+    current.clone()
+}
+
+fn conversation_from(dialogue: &Dialogue) -> Conversation {
+    let mut section = TranscriptSection::Subjective;
+    let mut segments = Vec::new();
+    for turn in &dialogue.turns {
+        let is_doctor = turn.speaker == "doctor";
+        section = section_rule(&section, is_doctor, &turn.text);
+        let role = match turn.speaker.as_str() {
+            "doctor" => ParticipantRole::CLINICIAN_0,
+            "patient" => ParticipantRole::PATIENT_0,
+            _ => ParticipantRole::new(RoleKind::Patient, 1),
+        };
+        segments.push(TranscriptSegment {
+            segment_id: turn.turn_id.to_string(),
+            begin_audio_time: 0.0,
+            end_audio_time: 0.0,
+            content: turn.text.clone(),
+            participant_details: ParticipantDetails {
+                participant_role: role,
+            },
+            section_details: SectionDetails {
+                section_name: section.clone(),
+            },
+        });
+    }
+    let mut conversation = Conversation {
+        conversation_id: dialogue.id.clone(),
+        job_name: Some(dialogue.id.clone()),
+        job_type: Some("ASYNC".into()),
+        session_id: None,
+        language_code: "en-US".into(),
+        clinical_insights: Vec::new(),
+        transcript_items: Vec::new(),
+        transcript_segments: segments,
+    };
+    conversation.clinical_insights = insights::extract(&conversation);
+    conversation
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let input = args
+        .next()
+        .ok_or("usage: note_eval DIALOGUES.jsonl RUN_DIR [TEMPLATE]")?;
+    let run_dir = PathBuf::from(args.next().ok_or("missing RUN_DIR")?);
+    let template: NoteTemplate = args
+        .next()
+        .as_deref()
+        .unwrap_or("HISTORY_AND_PHYSICAL")
+        .parse()?;
+    let use_pipeline = args.next().as_deref() == Some("pipeline");
+    fs::create_dir_all(&run_dir)?;
+    let mut preds = fs::File::create(run_dir.join("preds.jsonl"))?;
+    let mut count = 0;
+    for line in fs::read_to_string(&input)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let dialogue: Dialogue = serde_json::from_str(line)?;
+        let conversation = if use_pipeline {
+            let text: String = dialogue
+                .turns
+                .iter()
+                .filter(|t| !t.text.trim().is_empty())
+                .map(|t| format!("[{}] {}\n", t.speaker, t.text))
+                .collect();
+            let settings = ConversationSettings {
+                job_name: dialogue.id.clone(),
+                ..ConversationSettings::default()
+            };
+            let mut c = conversation_from_dialogue(&text, &settings)?;
+            c.clinical_insights = insights::extract(&c);
+            c
+        } else {
+            conversation_from(&dialogue)
+        };
+        let doc = note::build_documentation(&conversation, template);
+        note::validate_evidence(&doc, &conversation)?;
+        let dir = run_dir.join(&dialogue.id);
+        fs::create_dir_all(&dir)?;
+        fs::write(
+            dir.join("transcript.json"),
+            serde_json::to_string_pretty(&TranscriptFile {
+                conversation: conversation.clone(),
+            })?,
+        )?;
+        let mut rendered = String::new();
+        for section in &doc.sections {
+            rendered.push_str(&section.section_name.as_str().replace('_', " "));
+            rendered.push_str("\n\n");
+            let sentences: Vec<&str> = section
+                .summary
+                .iter()
+                .map(|s| s.summarized_segment.as_str())
+                .collect();
+            rendered.push_str(&sentences.join("\n"));
+            rendered.push_str("\n\n");
+        }
+        fs::write(
+            dir.join("summary.json"),
+            serde_json::to_string_pretty(&ClinicalDocumentationFile {
+                clinical_documentation: doc,
+            })?,
+        )?;
+        writeln!(
+            preds,
+            "{}",
+            serde_json::json!({"id": dialogue.id, "note": rendered.trim_end()})
+        )?;
+        count += 1;
+    }
+    println!("wrote {count} notes to {}", run_dir.display());
+    Ok(())
+}
