@@ -1,0 +1,868 @@
+//! Speech recognition with whisper.cpp (through `whisper-rs`).
+//!
+//! How a recording is processed, per channel that is transcribed (the mono downmix, or each
+//! channel with channel identification):
+//! 1. **Energy gate.** RMS is measured on 20 ms frames. A frame is voiced when its RMS is above
+//!    `max(0.002 (-54 dBFS), 0.03 × the 95th-percentile frame RMS (30 dB below loud speech))`.
+//!    Voiced frames are widened by 0.3 s each side and runs closer than 1 s are merged into
+//!    speech spans. Audio outside the spans (long silences, trailing silence) is never given
+//!    to Whisper, which is what makes Whisper invent words ("you", "Thank you.") there.
+//! 2. **Windows.** Spans are concatenated into windows of at most `window_seconds` of audio
+//!    (default 10 min; a longer span is cut at its quietest 20 ms frame in the last 30 s before
+//!    the limit). whisper.cpp runs its own 30 s windows with seek inside each. Times are mapped
+//!    back to the recording through the span offsets.
+//! 3. **Words.** BPE tokens are joined into words (a token starting with a space begins a new
+//!    word; special tokens ≥ EOT are skipped). Word confidence is the **mean** of its tokens'
+//!    probabilities. Times are whisper's DTW token times when the model has a DTW preset
+//!    (tiny/base/small/medium), else the token timestamps `t0/t1`; then a word's start is moved
+//!    forward to the first voiced frame inside it and its end back to the last one, so words
+//!    that begin a turn do not absorb the pause before them. Times are non-decreasing.
+//! 4. **Word gate.** A word is dropped when the loudest frame within 0.1 s of it is below the
+//!    gate (a word over silence is invented), in addition to whisper's own no-speech check
+//!    (`no_speech_thold` 0.6) and blank/non-speech-token suppression.
+//! 5. **Cross-talk** (channel identification): a word heard on channel c is kept only if
+//!    channel c's mean energy over the word's span is at least every other channel's, so a
+//!    voice that leaks into the other microphone is kept once, on the louder channel.
+//!    Leading/trailing punctuation is split off into `Punctuation` tokens (confidence 0).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use veriscribe_core::speech::{Recognition, SpokenToken, TokenKind};
+use whisper_rs::{
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters, WhisperState,
+};
+
+use crate::audio::{DecodedAudio, TARGET_SAMPLE_RATE};
+
+const FRAME_SAMPLES: usize = 320; // 20 ms at 16 kHz
+const FRAME_SECONDS: f64 = FRAME_SAMPLES as f64 / TARGET_SAMPLE_RATE as f64;
+/// Absolute floor of the voice gate: -54 dBFS.
+pub const GATE_ABSOLUTE_RMS: f32 = 0.002;
+/// Relative part of the voice gate: 30 dB below the 95th-percentile frame.
+pub const GATE_RELATIVE_TO_P95: f32 = 0.03;
+const SPAN_PADDING_FRAMES: usize = 15; // 0.3 s
+const SPAN_MERGE_GAP_FRAMES: usize = 50; // 1 s
+const CUT_SEARCH_FRAMES: usize = 1500; // 30 s
+const WORD_GATE_MARGIN_SECONDS: f64 = 0.1;
+const PUNCTUATION: &[char] = &[',', '.', '?', '!', ';', ':'];
+
+#[derive(Debug, thiserror::Error)]
+pub enum AsrError {
+    #[error(
+        "the speech model file {path} does not exist; fetch it first (veriscribe model fetch)"
+    )]
+    ModelMissing { path: PathBuf },
+    #[error("cannot read the speech model {path}: {detail}")]
+    ModelUnreadable { path: PathBuf, detail: String },
+    #[error("whisper.cpp could not load the model {path}: {detail}")]
+    ModelLoad { path: PathBuf, detail: String },
+    #[error("whisper.cpp could not allocate its decoding state: {0}")]
+    State(String),
+    #[error("whisper.cpp failed while transcribing: {0}")]
+    Transcription(String),
+    #[error("the recording has no audio channels")]
+    NoAudio,
+    #[error("invalid transcription option: {0}")]
+    InvalidOption(String),
+}
+
+impl AsrError {
+    /// Whether trying again could succeed. Every failure here is deterministic (a missing or
+    /// bad model, bad options, or whisper.cpp failing on this input), so none is retryable.
+    pub fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
+/// How to transcribe one recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscribeOptions {
+    /// With two or more channels, transcribe each separately and tag tokens with their
+    /// channel; otherwise the channels are averaged to mono.
+    pub channel_identification: bool,
+    pub beam_size: usize,
+    pub language: String,
+    /// Longest stretch of audio given to whisper.cpp at once; bounds memory and sets how
+    /// often progress is reported.
+    pub window_seconds: f64,
+    /// Text that primes the decoder (for example expected drug names); none by default.
+    pub initial_prompt: Option<String>,
+}
+
+impl Default for TranscribeOptions {
+    fn default() -> Self {
+        Self {
+            channel_identification: false,
+            beam_size: 5,
+            language: "en".to_string(),
+            window_seconds: 600.0,
+            initial_prompt: None,
+        }
+    }
+}
+
+/// A loaded Whisper model. Load once and reuse: `transcribe` takes `&self` and may be called
+/// from several threads (each call has its own decoding state).
+pub struct WhisperEngine {
+    context: WhisperContext,
+    threads: usize,
+    uses_dtw: bool,
+}
+
+impl std::fmt::Debug for WhisperEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperEngine")
+            .field("threads", &self.threads)
+            .field("uses_dtw", &self.uses_dtw)
+            .finish()
+    }
+}
+
+impl WhisperEngine {
+    /// Loads a ggml Whisper model. `threads` defaults to the number of CPUs.
+    pub fn load(model_path: &Path, threads: Option<usize>) -> Result<Self, AsrError> {
+        if !model_path.exists() {
+            return Err(AsrError::ModelMissing {
+                path: model_path.to_path_buf(),
+            });
+        }
+        whisper_rs::install_logging_hooks(); // keeps whisper.cpp's stderr chatter out of logs
+        let preset = dtw_preset_for(model_path)?;
+        let uses_dtw = preset.is_some();
+        let mut parameters = WhisperContextParameters::default();
+        if let Some(model_preset) = preset {
+            parameters.dtw_parameters(DtwParameters {
+                mode: DtwMode::ModelPreset { model_preset },
+                ..Default::default()
+            });
+        }
+        let path_text = model_path
+            .to_str()
+            .ok_or_else(|| AsrError::ModelUnreadable {
+                path: model_path.to_path_buf(),
+                detail: "the path is not UTF-8".into(),
+            })?;
+        let context = WhisperContext::new_with_params(path_text, parameters).map_err(|error| {
+            AsrError::ModelLoad {
+                path: model_path.to_path_buf(),
+                detail: error.to_string(),
+            }
+        })?;
+        let threads = threads
+            .filter(|count| *count > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |count| count.get()));
+        tracing::info!(threads, dtw = uses_dtw, "speech model loaded");
+        Ok(Self {
+            context,
+            threads,
+            uses_dtw,
+        })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Transcribes a recording. `progress` is called with the fraction done (0..=1), at least
+    /// at each window boundary and about every 0.2 s while whisper.cpp runs.
+    pub fn transcribe(
+        &self,
+        audio: &DecodedAudio,
+        options: &TranscribeOptions,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Recognition, AsrError> {
+        if audio.channels.is_empty() {
+            return Err(AsrError::NoAudio);
+        }
+        if options.beam_size == 0 || options.window_seconds < 30.0 {
+            return Err(AsrError::InvalidOption(
+                "beam_size must be at least 1 and window_seconds at least 30".to_string(),
+            ));
+        }
+        let separate = options.channel_identification
+            && audio.channels.len() >= 2
+            && !channels_are_copies(&audio.channels);
+        if options.channel_identification && !separate {
+            tracing::info!(
+                channels = audio.channels.len(),
+                "channel identification needs distinct channels; using mono"
+            );
+        }
+        let signals: Vec<(Option<u16>, std::borrow::Cow<'_, [f32]>)> = if separate {
+            audio
+                .channels
+                .iter()
+                .enumerate()
+                .map(|(index, channel)| (Some(index as u16), channel.into()))
+                .collect()
+        } else {
+            vec![(None, audio.mono().into())]
+        };
+        let energies: Vec<FrameEnergy> = signals
+            .iter()
+            .map(|(_, signal)| FrameEnergy::measure(signal))
+            .collect();
+        let window_frames = (options.window_seconds / FRAME_SECONDS) as usize;
+        let plans: Vec<Vec<Window>> = energies
+            .iter()
+            .map(|energy| plan_windows(energy, window_frames))
+            .collect();
+        let total_frames: usize = plans.iter().flatten().map(Window::frames).sum();
+        let mut done_frames = 0usize;
+        progress(0.0);
+
+        let mut state = self
+            .context
+            .create_state()
+            .map_err(|error| AsrError::State(error.to_string()))?;
+        let mut words_per_signal = Vec::with_capacity(signals.len());
+        for (index, ((channel, signal), plan)) in signals.iter().zip(&plans).enumerate() {
+            let mut words = Vec::new();
+            for window in plan {
+                let buffer = window.samples(signal);
+                let share = window.frames() as f64 / total_frames.max(1) as f64;
+                let base = done_frames as f64 / total_frames.max(1) as f64;
+                self.run_window(&mut state, options, &buffer, &mut |fraction| {
+                    progress(base + share * fraction)
+                })?;
+                let mut window_words = self.read_words(&state, window, &energies[index]);
+                words.append(&mut window_words);
+                done_frames += window.frames();
+                progress(done_frames as f64 / total_frames.max(1) as f64);
+            }
+            enforce_monotonic(&mut words);
+            tracing::debug!(channel = ?channel, words = words.len(), windows = plan.len(), "channel transcribed");
+            words_per_signal.push((*channel, words));
+        }
+        if separate {
+            drop_cross_talk(&mut words_per_signal, &energies);
+        }
+        progress(1.0);
+        let tokens = merge_into_tokens(words_per_signal);
+        Ok(Recognition {
+            tokens,
+            duration_seconds: audio.duration_seconds,
+        })
+    }
+
+    fn run_window(
+        &self,
+        state: &mut WhisperState,
+        options: &TranscribeOptions,
+        samples: &[f32],
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<(), AsrError> {
+        let mut params = FullParams::new(SamplingStrategy::BeamSearch {
+            beam_size: options.beam_size as i32,
+            patience: -1.0,
+        });
+        params.set_n_threads(self.threads as i32);
+        params.set_language(Some(&options.language));
+        params.set_token_timestamps(true);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_no_speech_thold(0.6);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        if let Some(prompt) = &options.initial_prompt {
+            params.set_initial_prompt(prompt);
+        }
+        // whisper-rs's progress callback must be 'static, so it only writes a percentage that
+        // this thread polls while whisper.cpp works on a scoped thread.
+        let percent = Arc::new(AtomicI32::new(0));
+        let writer = Arc::clone(&percent);
+        params.set_progress_callback_safe(move |value: i32| writer.store(value, Ordering::Relaxed));
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(|| state.full(params, samples));
+            while !worker.is_finished() {
+                progress(f64::from(percent.load(Ordering::Relaxed).clamp(0, 100)) / 100.0);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            match worker.join() {
+                Ok(result) => result.map_err(|error| AsrError::Transcription(error.to_string())),
+                Err(_) => Err(AsrError::Transcription(
+                    "the whisper.cpp worker thread panicked".to_string(),
+                )),
+            }
+        })
+    }
+
+    fn read_words(
+        &self,
+        state: &WhisperState,
+        window: &Window,
+        energy: &FrameEnergy,
+    ) -> Vec<RawWord> {
+        let eot = self.context.token_eot();
+        let mut words: Vec<RawWord> = Vec::new();
+        for (segment_index, segment) in state.as_iter().enumerate() {
+            let segment_end = segment.end_timestamp() as f64 / 100.0;
+            let mut segment_words: Vec<(RawWord, Vec<f64>)> = Vec::new();
+            for token_index in 0..segment.n_tokens() {
+                let Some(token) = segment.get_token(token_index) else {
+                    continue;
+                };
+                if token.token_id() >= eot {
+                    continue;
+                }
+                let Ok(text) = token.to_str_lossy() else {
+                    continue;
+                };
+                if text.trim().is_empty() {
+                    continue;
+                }
+                let data = token.token_data();
+                let probability = f64::from(data.p).clamp(0.0, 1.0);
+                let (start, end) = (data.t0 as f64 / 100.0, data.t1 as f64 / 100.0);
+                let dtw = (self.uses_dtw && data.t_dtw >= 0).then_some(data.t_dtw as f64 / 100.0);
+                let begins_word = text.starts_with(' ') || segment_words.is_empty();
+                if begins_word {
+                    segment_words.push((
+                        RawWord {
+                            text: text.trim_start().to_string(),
+                            start: dtw.unwrap_or(start),
+                            end,
+                            confidence: 0.0,
+                            starts_segment: false,
+                            segment: segment_index,
+                        },
+                        vec![probability],
+                    ));
+                } else if let Some((word, probabilities)) = segment_words.last_mut() {
+                    word.text.push_str(&text);
+                    word.end = end;
+                    probabilities.push(probability);
+                }
+            }
+            // With DTW a word ends where the next word starts (the last one where the segment ends).
+            if self.uses_dtw {
+                let starts: Vec<f64> = segment_words.iter().map(|(word, _)| word.start).collect();
+                for (index, (word, _)) in segment_words.iter_mut().enumerate() {
+                    word.end = starts
+                        .get(index + 1)
+                        .copied()
+                        .unwrap_or(segment_end.max(word.end));
+                }
+            }
+            for (index, (mut word, probabilities)) in segment_words.into_iter().enumerate() {
+                word.confidence = probabilities.iter().sum::<f64>() / probabilities.len() as f64;
+                word.starts_segment = index == 0;
+                (word.start, word.end) =
+                    window.to_source_span(word.start, word.end.max(word.start));
+                if word.text.trim().is_empty() {
+                    continue;
+                }
+                words.push(word);
+            }
+        }
+        gate_and_snap(words, energy)
+    }
+}
+
+/// Chooses whisper.cpp's DTW alignment heads from the model header (DTW needs the heads of the
+/// exact model size; large models are left on plain token timestamps).
+fn dtw_preset_for(model_path: &Path) -> Result<Option<DtwModelPreset>, AsrError> {
+    let unreadable = |detail: String| AsrError::ModelUnreadable {
+        path: model_path.to_path_buf(),
+        detail,
+    };
+    let mut header = [0u8; 48];
+    std::fs::File::open(model_path)
+        .and_then(|mut file| file.read_exact(&mut header))
+        .map_err(|error| unreadable(error.to_string()))?;
+    let field = |index: usize| {
+        i32::from_le_bytes(
+            header[index * 4..index * 4 + 4]
+                .try_into()
+                .unwrap_or_default(),
+        )
+    };
+    if field(0) as u32 != 0x6767_6d6c {
+        return Err(unreadable(
+            "not a ggml Whisper model (bad magic number)".to_string(),
+        ));
+    }
+    let (n_vocab, n_audio_layer) = (field(1), field(5));
+    let english_only = n_vocab == 51864;
+    Ok(match (n_audio_layer, english_only) {
+        (4, true) => Some(DtwModelPreset::TinyEn),
+        (4, false) => Some(DtwModelPreset::Tiny),
+        (6, true) => Some(DtwModelPreset::BaseEn),
+        (6, false) => Some(DtwModelPreset::Base),
+        (12, true) => Some(DtwModelPreset::SmallEn),
+        (12, false) => Some(DtwModelPreset::Small),
+        (24, true) => Some(DtwModelPreset::MediumEn),
+        (24, false) => Some(DtwModelPreset::Medium),
+        _ => None,
+    })
+}
+
+/// A word before punctuation is split off, with times in recording seconds.
+#[derive(Debug, Clone, PartialEq)]
+struct RawWord {
+    text: String,
+    start: f64,
+    end: f64,
+    confidence: f64,
+    starts_segment: bool,
+    segment: usize,
+}
+
+/// RMS per 20 ms frame and the voice gate derived from it.
+#[derive(Debug, Clone)]
+struct FrameEnergy {
+    rms: Vec<f32>,
+    gate: f32,
+}
+
+impl FrameEnergy {
+    fn measure(signal: &[f32]) -> Self {
+        let rms: Vec<f32> = signal
+            .chunks(FRAME_SAMPLES)
+            .map(|frame| (frame.iter().map(|s| s * s).sum::<f32>() / frame.len() as f32).sqrt())
+            .collect();
+        let mut sorted = rms.clone();
+        sorted.sort_by(f32::total_cmp);
+        let p95 = sorted.get(sorted.len() * 95 / 100).copied().unwrap_or(0.0);
+        Self {
+            rms,
+            gate: GATE_ABSOLUTE_RMS.max(GATE_RELATIVE_TO_P95 * p95),
+        }
+    }
+
+    fn frame_at(&self, seconds: f64) -> usize {
+        ((seconds.max(0.0) / FRAME_SECONDS) as usize).min(self.rms.len())
+    }
+
+    fn voiced(&self, frame: usize) -> bool {
+        self.rms.get(frame).is_some_and(|rms| *rms > self.gate)
+    }
+
+    fn loudest_between(&self, start: f64, end: f64) -> f32 {
+        let (first, last) = (
+            self.frame_at(start),
+            (self.frame_at(end) + 1).min(self.rms.len()),
+        );
+        self.rms
+            .get(first..last)
+            .map_or(0.0, |frames| frames.iter().copied().fold(0.0, f32::max))
+    }
+
+    fn mean_square_between(&self, start: f64, end: f64) -> f64 {
+        let (first, last) = (
+            self.frame_at(start),
+            (self.frame_at(end) + 1).min(self.rms.len()),
+        );
+        match self.rms.get(first..last) {
+            Some(frames) if !frames.is_empty() => {
+                frames
+                    .iter()
+                    .map(|rms| f64::from(*rms).powi(2))
+                    .sum::<f64>()
+                    / frames.len() as f64
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Runs of voiced frames, widened and merged, as frame ranges.
+    fn speech_spans(&self) -> Vec<(usize, usize)> {
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for frame in (0..self.rms.len()).filter(|frame| self.voiced(*frame)) {
+            let start = frame.saturating_sub(SPAN_PADDING_FRAMES);
+            let end = (frame + 1 + SPAN_PADDING_FRAMES).min(self.rms.len());
+            match spans.last_mut() {
+                Some(last) if start <= last.1 + SPAN_MERGE_GAP_FRAMES => last.1 = last.1.max(end),
+                _ => spans.push((start, end)),
+            }
+        }
+        spans
+    }
+}
+
+/// Consecutive pieces of the recording (frame ranges) given to whisper.cpp as one buffer.
+#[derive(Debug, Clone, PartialEq)]
+struct Window {
+    pieces: Vec<(usize, usize)>,
+}
+
+impl Window {
+    fn frames(&self) -> usize {
+        self.pieces.iter().map(|(start, end)| end - start).sum()
+    }
+
+    fn samples(&self, signal: &[f32]) -> Vec<f32> {
+        let mut buffer = Vec::with_capacity(self.frames() * FRAME_SAMPLES);
+        for (start, end) in &self.pieces {
+            buffer.extend_from_slice(
+                &signal[start * FRAME_SAMPLES..(end * FRAME_SAMPLES).min(signal.len())],
+            );
+        }
+        buffer
+    }
+
+    /// Maps a time in the window's buffer to a time in the recording.
+    #[cfg(test)]
+    fn to_source_seconds(&self, buffer_seconds: f64) -> f64 {
+        self.to_source_span(buffer_seconds, buffer_seconds).0
+    }
+
+    /// Maps a span in the window's buffer to the recording. The end is kept inside the piece
+    /// that holds the start, so a word whose end strays past a joint does not stretch over
+    /// the silence (or the other speaker's turn) that was cut out there.
+    fn to_source_span(&self, buffer_start: f64, buffer_end: f64) -> (f64, f64) {
+        let mut offset = 0.0;
+        for (start, end) in &self.pieces {
+            let length = (end - start) as f64 * FRAME_SECONDS;
+            if buffer_start <= offset + length {
+                let piece_start = *start as f64 * FRAME_SECONDS;
+                let source_start = piece_start + (buffer_start - offset).max(0.0);
+                let source_end =
+                    (piece_start + (buffer_end - offset).max(0.0)).min(piece_start + length);
+                return (source_start, source_end.max(source_start));
+            }
+            offset += length;
+        }
+        let last_end = self
+            .pieces
+            .last()
+            .map_or(0.0, |(_, end)| *end as f64 * FRAME_SECONDS);
+        (last_end, last_end)
+    }
+}
+
+/// Cuts the speech spans into windows of at most `window_frames`.
+fn plan_windows(energy: &FrameEnergy, window_frames: usize) -> Vec<Window> {
+    let mut pieces = Vec::new();
+    for (mut start, end) in energy.speech_spans() {
+        while end - start > window_frames {
+            let limit = start + window_frames;
+            let search_from = limit.saturating_sub(CUT_SEARCH_FRAMES).max(start + 1);
+            let cut = (search_from..limit)
+                .min_by(|a, b| energy.rms[*a].total_cmp(&energy.rms[*b]))
+                .unwrap_or(limit);
+            pieces.push((start, cut));
+            start = cut;
+        }
+        pieces.push((start, end));
+    }
+    let mut windows: Vec<Window> = Vec::new();
+    for piece in pieces {
+        match windows.last_mut() {
+            Some(window) if window.frames() + (piece.1 - piece.0) <= window_frames => {
+                window.pieces.push(piece)
+            }
+            _ => windows.push(Window {
+                pieces: vec![piece],
+            }),
+        }
+    }
+    windows
+}
+
+/// Drops words over silence and tightens word times to the voiced frames they cover.
+fn gate_and_snap(words: Vec<RawWord>, energy: &FrameEnergy) -> Vec<RawWord> {
+    let mut kept: Vec<RawWord> = Vec::with_capacity(words.len());
+    let mut pending_segment_start: Option<usize> = None;
+    for mut word in words {
+        if word.starts_segment {
+            pending_segment_start = Some(word.segment);
+        }
+        let loudest = energy.loudest_between(
+            word.start - WORD_GATE_MARGIN_SECONDS,
+            word.end + WORD_GATE_MARGIN_SECONDS,
+        );
+        if loudest <= energy.gate {
+            continue;
+        }
+        let (first, last) = (energy.frame_at(word.start), energy.frame_at(word.end));
+        if let Some(voiced) = (first..last).find(|frame| energy.voiced(*frame)) {
+            word.start = word.start.max(voiced as f64 * FRAME_SECONDS);
+        }
+        if let Some(voiced) = (first..last).rev().find(|frame| energy.voiced(*frame)) {
+            word.end = word
+                .end
+                .min((voiced + 1) as f64 * FRAME_SECONDS)
+                .max(word.start);
+        }
+        // The first kept word of a segment carries the segment boundary even if its
+        // predecessor was dropped.
+        word.starts_segment = pending_segment_start == Some(word.segment);
+        pending_segment_start = None;
+        kept.push(word);
+    }
+    kept
+}
+
+fn enforce_monotonic(words: &mut [RawWord]) {
+    let mut previous_start = 0.0f64;
+    for word in words {
+        word.start = word.start.max(previous_start);
+        word.end = word.end.max(word.start);
+        previous_start = word.start;
+    }
+}
+
+/// Keeps a word only on the channel where it is loudest (see the module docs).
+fn drop_cross_talk(words_per_signal: &mut [(Option<u16>, Vec<RawWord>)], energies: &[FrameEnergy]) {
+    for (index, (_, words)) in words_per_signal.iter_mut().enumerate() {
+        words.retain(|word| {
+            let own = energies[index].mean_square_between(word.start, word.end);
+            energies
+                .iter()
+                .enumerate()
+                .filter(|(other, _)| *other != index)
+                .all(|(other, energy)| {
+                    let theirs = energy.mean_square_between(word.start, word.end);
+                    // On a tie the lower channel keeps the word, so it is never kept twice.
+                    own > theirs || (own == theirs && index < other)
+                })
+        });
+    }
+}
+
+/// Dual-mono recordings (the same signal on every channel, as many recorders write) carry no
+/// speaker information: every word would tie on energy. Compared on the mean absolute
+/// difference relative to the mean level, within 5 %.
+fn channels_are_copies(channels: &[Vec<f32>]) -> bool {
+    let first = &channels[0];
+    let level: f64 = first.iter().map(|s| f64::from(s.abs())).sum();
+    channels[1..].iter().all(|other| {
+        let difference: f64 = first
+            .iter()
+            .zip(other)
+            .map(|(a, b)| f64::from((a - b).abs()))
+            .sum();
+        difference <= 0.05 * level
+    })
+}
+
+fn merge_into_tokens(words_per_signal: Vec<(Option<u16>, Vec<RawWord>)>) -> Vec<SpokenToken> {
+    let mut tokens: Vec<SpokenToken> = Vec::new();
+    for (channel, words) in words_per_signal {
+        for word in words {
+            tokens.extend(split_punctuation(&word, channel));
+        }
+    }
+    // Stable: each channel's own order is kept for equal start times.
+    tokens.sort_by(|a, b| a.start.total_cmp(&b.start));
+    tokens
+}
+
+/// Splits leading and trailing `, . ? ! ; :` off a word into their own tokens.
+fn split_punctuation(word: &RawWord, channel: Option<u16>) -> Vec<SpokenToken> {
+    let text = word.text.trim();
+    let core_start = text
+        .find(|c: char| !PUNCTUATION.contains(&c))
+        .unwrap_or(text.len());
+    let core_end = text
+        .rfind(|c: char| !PUNCTUATION.contains(&c))
+        .map_or(core_start, |i| {
+            i + text[i..].chars().next().map_or(1, char::len_utf8)
+        });
+    let punctuation = |mark: char, at: f64, starts_segment: bool| SpokenToken {
+        text: mark.to_string(),
+        kind: TokenKind::Punctuation,
+        start: at,
+        end: at,
+        confidence: 0.0,
+        channel,
+        speaker: None,
+        starts_segment,
+    };
+    let mut tokens = Vec::new();
+    for mark in text[..core_start].chars() {
+        tokens.push(punctuation(
+            mark,
+            word.start,
+            word.starts_segment && tokens.is_empty(),
+        ));
+    }
+    if core_start < core_end {
+        tokens.push(SpokenToken {
+            text: text[core_start..core_end].to_string(),
+            kind: TokenKind::Word,
+            start: word.start,
+            end: word.end,
+            confidence: word.confidence,
+            channel,
+            speaker: None,
+            starts_segment: word.starts_segment && tokens.is_empty(),
+        });
+    }
+    for mark in text[core_end.max(core_start)..].chars() {
+        tokens.push(punctuation(
+            mark,
+            word.end,
+            word.starts_segment && tokens.is_empty(),
+        ));
+    }
+    tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, start: f64, end: f64) -> RawWord {
+        RawWord {
+            text: text.into(),
+            start,
+            end,
+            confidence: 0.8,
+            starts_segment: true,
+            segment: 0,
+        }
+    }
+
+    #[test]
+    fn punctuation_is_split_from_both_sides() {
+        let tokens = split_punctuation(&word("\"Hello,", 1.0, 1.5), Some(1));
+        let texts: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["\"Hello", ","]);
+        assert_eq!(tokens[1].kind, TokenKind::Punctuation);
+        assert_eq!(tokens[1].confidence, 0.0);
+        assert_eq!(tokens[1].start, 1.5);
+        assert!(tokens[0].starts_segment && !tokens[1].starts_segment);
+        assert_eq!(tokens[0].channel, Some(1));
+
+        let tokens = split_punctuation(&word("...why?!", 2.0, 3.0), None);
+        let texts: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, [".", ".", ".", "why", "?", "!"]);
+        let kinds: Vec<TokenKind> = tokens.iter().map(|t| t.kind).collect();
+        assert_eq!(kinds[3], TokenKind::Word);
+        assert!(tokens[0].starts_segment);
+
+        let inner: Vec<String> = split_punctuation(&word("2.5", 0.0, 1.0), None)
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(inner, ["2.5"]);
+        let only: Vec<String> = split_punctuation(&word("?", 0.0, 1.0), None)
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(only, ["?"]);
+    }
+
+    fn tone_with_silence() -> Vec<f32> {
+        // 1 s silence, 2 s loud tone, 5 s silence, 1 s tone, 3 s silence.
+        let mut signal = vec![0.0f32; 16_000];
+        signal.extend((0..32_000).map(|i| 0.3 * (i as f32 * 0.1).sin()));
+        signal.extend(vec![0.0f32; 80_000]);
+        signal.extend((0..16_000).map(|i| 0.3 * (i as f32 * 0.1).sin()));
+        signal.extend(vec![0.0f32; 48_000]);
+        signal
+    }
+
+    #[test]
+    fn speech_spans_skip_long_silence_and_keep_padding() {
+        let energy = FrameEnergy::measure(&tone_with_silence());
+        let spans = energy.speech_spans();
+        assert_eq!(spans.len(), 2, "{spans:?}");
+        let seconds = |frame: usize| frame as f64 * FRAME_SECONDS;
+        assert!(
+            (seconds(spans[0].0) - 0.7).abs() < 0.05 && (seconds(spans[0].1) - 3.3).abs() < 0.05,
+            "{spans:?}"
+        );
+        assert!(
+            (seconds(spans[1].0) - 7.7).abs() < 0.05 && (seconds(spans[1].1) - 9.3).abs() < 0.05,
+            "{spans:?}"
+        );
+        assert!(FrameEnergy::measure(&vec![0.0; 80_000])
+            .speech_spans()
+            .is_empty());
+    }
+
+    #[test]
+    fn windows_map_buffer_time_back_to_the_recording() {
+        let energy = FrameEnergy::measure(&tone_with_silence());
+        let windows = plan_windows(&energy, 30_000);
+        assert_eq!(windows.len(), 1);
+        let window = &windows[0];
+        // 2.6 s of the first span, then the second span starts.
+        assert!((window.to_source_seconds(1.0) - 1.7).abs() < 1e-9);
+        assert!((window.to_source_seconds(2.6 + 0.5) - 8.2).abs() < 1e-6);
+        // A span that crosses the joint ends where its first piece ends (3.3 s), not at 7.9 s.
+        let (start, end) = window.to_source_span(2.0, 2.8);
+        assert!(
+            (start - 2.7).abs() < 1e-6 && (end - 3.3).abs() < 1e-6,
+            "{start}..{end}"
+        );
+        // A tiny window limit cuts the spans at their quietest frames.
+        let small = plan_windows(&energy, 100);
+        assert!(
+            small.len() >= 2 && small.iter().all(|w| w.frames() <= 100),
+            "{small:?}"
+        );
+        assert_eq!(
+            small.iter().map(Window::frames).sum::<usize>(),
+            window.frames()
+        );
+    }
+
+    #[test]
+    fn words_over_silence_are_dropped_and_times_snap_to_voice() {
+        let energy = FrameEnergy::measure(&tone_with_silence());
+        let mut second = word("invented", 5.0, 5.5);
+        second.starts_segment = false;
+        let mut third = word("real", 6.5, 8.5);
+        third.starts_segment = false;
+        let kept = gate_and_snap(vec![word("ghost", 4.0, 4.6), second, third], &energy);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].text, "real");
+        assert!(
+            kept[0].starts_segment,
+            "the segment start moves to the first kept word"
+        );
+        assert!((kept[0].start - 8.0).abs() < 0.03, "{}", kept[0].start);
+    }
+
+    #[test]
+    fn cross_talk_keeps_the_louder_channel() {
+        let loud: Vec<f32> = (0..32_000).map(|i| 0.3 * (i as f32 * 0.1).sin()).collect();
+        let quiet: Vec<f32> = loud.iter().map(|s| s * 0.1).collect();
+        let energies = [FrameEnergy::measure(&loud), FrameEnergy::measure(&quiet)];
+        let mut words = vec![
+            (Some(0), vec![word("hello", 0.2, 0.6)]),
+            (Some(1), vec![word("hello", 0.2, 0.6)]),
+        ];
+        drop_cross_talk(&mut words, &energies);
+        assert_eq!(words[0].1.len(), 1);
+        assert!(words[1].1.is_empty());
+    }
+
+    #[test]
+    fn copied_channels_are_recognised_and_ties_keep_one_copy() {
+        let signal: Vec<f32> = (0..16_000).map(|i| 0.3 * (i as f32 * 0.1).sin()).collect();
+        let other: Vec<f32> = (0..16_000).map(|i| 0.3 * (i as f32 * 0.13).sin()).collect();
+        assert!(channels_are_copies(&[signal.clone(), signal.clone()]));
+        assert!(!channels_are_copies(&[signal.clone(), other]));
+        let energies = [FrameEnergy::measure(&signal), FrameEnergy::measure(&signal)];
+        let mut words = vec![
+            (Some(0), vec![word("same", 0.2, 0.6)]),
+            (Some(1), vec![word("same", 0.2, 0.6)]),
+        ];
+        drop_cross_talk(&mut words, &energies);
+        assert_eq!((words[0].1.len(), words[1].1.len()), (1, 0));
+    }
+
+    #[test]
+    fn times_are_made_non_decreasing() {
+        let mut words = vec![
+            word("a", 1.0, 1.2),
+            word("b", 0.9, 0.8),
+            word("c", 1.5, 1.6),
+        ];
+        enforce_monotonic(&mut words);
+        assert_eq!((words[1].start, words[1].end), (1.0, 1.0));
+        assert!(words.windows(2).all(|pair| pair[0].start <= pair[1].start));
+    }
+}
