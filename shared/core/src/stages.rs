@@ -21,7 +21,10 @@ pub fn transcript_from_recognition(
     recognition: &Recognition,
     settings: &ConversationSettings,
 ) -> TranscriptFile {
-    with_insights(pipeline::conversation_from_recognition(recognition, settings))
+    with_insights(pipeline::conversation_from_recognition(
+        recognition,
+        settings,
+    ))
 }
 
 /// A text dialogue (`[label] text` per line) → the HealthScribe transcript.

