@@ -11,7 +11,7 @@ sox -n -r 16000 -c 1 -b 16 "$work/gap.wav" trim 0 0.6
 while IFS= read -r line || [ -n "$line" ]; do
   [[ "$line" =~ ^\[([a-z_0-9]+)\][[:space:]]*(.+)$ ]] || continue
   label=${BASH_REMATCH[1]}; text=${BASH_REMATCH[2]}
-  case "$label" in doctor|clinician) voice="en-us+m3"; ch=0 ;; *) voice="en-us+f3"; ch=1 ;; esac
+  case "$label" in doctor|clinician) voice="en-us+m3"; ch=0 ;; *) voice="en-gb+f3"; ch=1 ;; esac
   i=$((i + 1))
   espeak-ng -v "$voice" -s 165 -w "$work/raw$i.wav" "$text"
   sox "$work/raw$i.wav" -r 16000 -c 1 -b 16 "$work/t$i.wav"

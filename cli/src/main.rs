@@ -154,10 +154,14 @@ fn main() -> ExitCode {
 /// Logs go to stderr, warnings only unless RUST_LOG says otherwise, so progress bars and the
 /// printed results stay readable. Log lines carry job names and counts, never patient text.
 fn init_logging() {
+    use std::io::IsTerminal;
+    // symphonia reports a failed format probe as an error log line; the CLI's own error message
+    // already says what is wrong with the input.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,symphonia_core=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -261,7 +261,29 @@ fn bad_inputs_fail_with_a_clear_reason_and_write_nothing() {
 
     let text = sb.path("notes.wav");
     std::fs::write(&text, "this is a text file, not audio\n".repeat(40)).unwrap();
-    assert_bad_input_fails_cleanly(&sb, &text, "bad-text", "not audio");
+    assert_bad_input_fails_cleanly(&sb, &text, "bad-text", "not a recognised audio file");
+
+    let truncated = sb.path("truncated.wav");
+    let mut header = Vec::new();
+    header.extend_from_slice(b"RIFF");
+    header.extend_from_slice(&1000u32.to_le_bytes());
+    header.extend_from_slice(b"WAVEfmt ");
+    std::fs::write(&truncated, &header).unwrap();
+    let result = sb.veriscribe(&[
+        "run",
+        truncated.to_str().unwrap(),
+        "--out",
+        sb.path("out-trunc").to_str().unwrap(),
+        "--job-name",
+        "bad-truncated",
+        "--quiet",
+    ]);
+    assert!(
+        !result.status.success(),
+        "a WAV cut inside its header must fail"
+    );
+    assert!(!sb.path("out-trunc").exists());
+    assert_eq!(sb.job("bad-truncated")["MedicalScribeJobStatus"], "FAILED");
 
     let dialogue = sb.path("broken.txt");
     std::fs::write(&dialogue, "[doctor] hello\nno label on this line\n").unwrap();

@@ -53,6 +53,9 @@ const WORD_GATE_MARGIN_SECONDS: f64 = 0.1;
 /// Such a word is moved back onto the speech it follows if that speech ended at most this long
 /// before; only a word with no speech that close is dropped as invented.
 const WORD_GATE_LOOKBACK_SECONDS: f64 = 1.0;
+/// A pause at least this long right before a sentence-final word's start marks a DTW time that
+/// slipped past the end of the sentence.
+const LATE_WORD_PAUSE_SECONDS: f64 = 0.25;
 const PUNCTUATION: &[char] = &[',', '.', '?', '!', ';', ':'];
 
 #[derive(Debug, thiserror::Error)]
@@ -579,6 +582,9 @@ fn gate_and_snap(words: Vec<RawWord>, energy: &FrameEnergy) -> Vec<RawWord> {
         if word.starts_segment {
             pending_segment_start = Some(word.segment);
         }
+        if let Some(previous) = kept.last_mut() {
+            pull_back_late_sentence_end(&mut word, previous, energy);
+        }
         let loudest = energy.loudest_between(
             word.start - WORD_GATE_MARGIN_SECONDS,
             word.end + WORD_GATE_MARGIN_SECONDS,
@@ -621,6 +627,31 @@ fn gate_and_snap(words: Vec<RawWord>, energy: &FrameEnergy) -> Vec<RawWord> {
         kept.push(word);
     }
     kept
+}
+
+/// DTW tends to put the word that ends a sentence late, across the pause that follows and onto
+/// the next speaker's first syllable, which hides the pause that separates turns. When such a
+/// word starts right after a pause, it is moved back onto the end of the speech before the pause
+/// (the speech the previous word had absorbed), and the two words share it.
+fn pull_back_late_sentence_end(word: &mut RawWord, previous: &mut RawWord, energy: &FrameEnergy) {
+    if !word.text.trim_end().ends_with(['.', '?', '!']) {
+        return;
+    }
+    let start = energy.frame_at(word.start);
+    let earliest = energy.frame_at((word.start - WORD_GATE_LOOKBACK_SECONDS).max(previous.start));
+    let Some(last_voiced) = (earliest..start).rev().find(|f| energy.voiced(*f)) else {
+        return;
+    };
+    let pause = (start - last_voiced - 1) as f64 * FRAME_SECONDS;
+    if pause < LATE_WORD_PAUSE_SECONDS {
+        return;
+    }
+    let end = (last_voiced + 1) as f64 * FRAME_SECONDS;
+    let duration = (word.end - word.start).clamp(0.1, 0.5);
+    let split = (end - duration).max((previous.start + end) / 2.0).min(end);
+    previous.end = previous.end.min(split).max(previous.start);
+    word.start = split.max(previous.end);
+    word.end = end;
 }
 
 fn enforce_monotonic(words: &mut [RawWord]) {
