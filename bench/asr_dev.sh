@@ -14,8 +14,10 @@ for p in festival festvox-us-slt-hts flite sox; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || NEED="${NEED:-} $p"
 done
 [ -z "${NEED:-}" ] || { apt-get update -qq && apt-get install -y -qq --no-install-recommends $NEED >/dev/null; }
-cargo build --release -q -p veriscribe
-BIN=target/release/veriscribe
+# VERISCRIBE_BIN lets a run reuse an existing build (e.g. target/debug/veriscribe, whose
+# whisper.cpp is built optimised too).
+BIN=${VERISCRIBE_BIN:-target/release/veriscribe}
+[ -n "${VERISCRIBE_BIN:-}" ] || cargo build --release -q -p veriscribe
 ids=$(python3 -c "import json,sys; print(','.join(json.loads(l)['id'] for l in list(open('$KIT/data/aci_bench_dev.jsonl'))[:$N]))")
 [ -f "$OUT/audio/.done-$ids" ] || {
   python3 "$KIT/bench/synth_dialogue.py" "$KIT/data/aci_bench_dev.jsonl" --ids "$ids" --stereo --out "$OUT/audio"
