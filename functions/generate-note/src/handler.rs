@@ -1,0 +1,194 @@
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use veriscribe_aws::clients::{dynamodb_client, s3_client};
+use veriscribe_aws::stages::{process_sqs_event, NoteStage};
+use veriscribe_aws::{Config, DynamoJobStore, Metrics, S3ObjectStore};
+use veriscribe_crypto::{aws_sdk_kms, KmsEnvelope};
+
+/// The stage and this function's dead-letter queue ARN.
+pub struct GenerateNote {
+    pub stage: NoteStage,
+    pub dead_letter_queue_arn: Option<String>,
+}
+
+pub async fn build(config: &Config, sdk: &aws_config::SdkConfig) -> Result<GenerateNote, Error> {
+    let envelope = KmsEnvelope::new(aws_sdk_kms::Client::new(sdk), config.kms_key_id()?).await?;
+    Ok(GenerateNote {
+        stage: NoteStage {
+            jobs: Arc::new(DynamoJobStore::new(
+                dynamodb_client(sdk),
+                &config.jobs_table,
+                config.job_ttl_days,
+            )),
+            outputs: Arc::new(S3ObjectStore::new(
+                s3_client(sdk),
+                config.output_bucket()?,
+                &config.output_prefix,
+            )),
+            envelope: Arc::new(envelope),
+            metrics: Metrics::stdout(&config.metrics_namespace),
+        },
+        dead_letter_queue_arn: config.dead_letter_queue_arn.clone(),
+    })
+}
+
+/// Retryable failures come back as batch item failures; the rest were settled in the stage.
+pub async fn handle(
+    function: &GenerateNote,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    Ok(process_sqs_event(
+        &function.stage,
+        &event.payload,
+        function.dead_letter_queue_arn.as_deref(),
+    )
+    .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use lambda_runtime::Context;
+    use veriscribe_aws::testing::{collecting_metrics, MemoryJobStore, MemoryObjects};
+    use veriscribe_core::formats::{JobStatus, MedicalScribeJob, StatusChange};
+    use veriscribe_core::ports::{EncryptionContext, Envelope, JobStore, PortError};
+    use veriscribe_core::stages::{transcript_from_dialogue, ConversationSettings};
+
+    /// An envelope whose KMS calls fail: either throttled (retryable) or a disabled key.
+    struct FailingKms {
+        retryable: bool,
+    }
+
+    #[async_trait]
+    impl Envelope for FailingKms {
+        async fn encrypt(&self, _: &[u8], _: &EncryptionContext) -> Result<Vec<u8>, PortError> {
+            Err(if self.retryable {
+                PortError::Transient {
+                    message: "KMS ThrottlingException".into(),
+                }
+            } else {
+                PortError::Permanent {
+                    message: "KMS DisabledException: key is disabled".into(),
+                }
+            })
+        }
+        async fn decrypt(&self, _: &[u8], _: &EncryptionContext) -> Result<Vec<u8>, PortError> {
+            unreachable!("the note stage never decrypts")
+        }
+    }
+
+    async fn rig(
+        envelope: Arc<dyn Envelope>,
+    ) -> (Arc<MemoryJobStore>, Arc<MemoryObjects>, GenerateNote) {
+        let jobs = MemoryJobStore::new();
+        let outputs = MemoryObjects::new();
+        jobs.create(&MedicalScribeJob::new_queued(
+            "job-1",
+            "s3://rec/recordings/a.wav",
+            Default::default(),
+            Vec::new(),
+            time::OffsetDateTime::now_utc(),
+        ))
+        .await
+        .unwrap();
+        jobs.update(
+            "job-1",
+            &StatusChange::start(time::OffsetDateTime::now_utc()),
+        )
+        .await
+        .unwrap();
+        let transcript = transcript_from_dialogue(
+            "[doctor] What brings you in today?\n[patient] I have had a cough for two weeks.\n",
+            &ConversationSettings {
+                job_name: "job-1".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        outputs.insert(
+            "job-1/transcript.json",
+            serde_json::to_vec(&transcript).unwrap(),
+        );
+        let (metrics, _) = collecting_metrics();
+        let function = GenerateNote {
+            stage: NoteStage {
+                jobs: jobs.clone(),
+                outputs: outputs.clone(),
+                envelope,
+                metrics,
+            },
+            dead_letter_queue_arn: None,
+        };
+        (jobs, outputs, function)
+    }
+
+    fn sqs(job: &str) -> LambdaEvent<SqsEvent> {
+        let payload: SqsEvent = serde_json::from_value(serde_json::json!({
+            "Records": [{
+                "messageId": "m-1",
+                "body": format!("{{\"JobName\":\"{job}\"}}"),
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSourceARN": "arn:aws:sqs:us-east-1:1:note"
+            }]
+        }))
+        .unwrap();
+        LambdaEvent::new(payload, Context::default())
+    }
+
+    #[tokio::test]
+    async fn kms_throttling_is_retried_and_writes_nothing() {
+        let (jobs, outputs, function) = rig(Arc::new(FailingKms { retryable: true })).await;
+        let response = handle(&function, sqs("job-1")).await.unwrap();
+        assert_eq!(response.batch_item_failures.len(), 1);
+        assert_eq!(outputs.keys(), vec!["job-1/transcript.json".to_string()]);
+        assert_eq!(
+            jobs.snapshot("job-1").unwrap().medical_scribe_job_status,
+            JobStatus::InProgress
+        );
+    }
+
+    #[tokio::test]
+    async fn a_disabled_key_fails_the_job_and_no_note_is_written() {
+        let (jobs, outputs, function) = rig(Arc::new(FailingKms { retryable: false })).await;
+        let response = handle(&function, sqs("job-1")).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(outputs.keys(), vec!["job-1/transcript.json".to_string()]);
+        let job = jobs.snapshot("job-1").unwrap();
+        assert_eq!(job.medical_scribe_job_status, JobStatus::Failed);
+        assert!(job
+            .failure_reason
+            .unwrap()
+            .starts_with("cannot encrypt the clinical note"));
+    }
+
+    #[tokio::test]
+    async fn a_missing_transcript_fails_the_job() {
+        let (jobs, _, function) = rig(Arc::new(FailingKms { retryable: false })).await;
+        jobs.create(&MedicalScribeJob::new_queued(
+            "job-2",
+            "s3://rec/recordings/b.wav",
+            Default::default(),
+            Vec::new(),
+            time::OffsetDateTime::now_utc(),
+        ))
+        .await
+        .unwrap();
+        jobs.update(
+            "job-2",
+            &StatusChange::start(time::OffsetDateTime::now_utc()),
+        )
+        .await
+        .unwrap();
+        handle(&function, sqs("job-2")).await.unwrap();
+        let job = jobs.snapshot("job-2").unwrap();
+        assert_eq!(job.medical_scribe_job_status, JobStatus::Failed);
+        assert!(
+            job.failure_reason.unwrap().contains("transcript"),
+            "reason names the transcript"
+        );
+    }
+}

@@ -1,0 +1,19 @@
+use std::sync::Arc;
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use transcribe::handler::{build, handle, WhisperRecognizer};
+use veriscribe_aws::{clients::load_sdk_config, telemetry, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init_json_logging();
+    let config = Config::from_env()?;
+    // The model loads once per container (init phase), not per message.
+    let recognizer = WhisperRecognizer::load(&config.model_path, config.max_audio_seconds)?;
+    let function = build(&config, &load_sdk_config().await, Arc::new(recognizer))?;
+    let function = &function;
+    run(service_fn(move |event: LambdaEvent<_>| async move {
+        handle(function, event).await
+    }))
+    .await
+}
