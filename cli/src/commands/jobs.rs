@@ -12,8 +12,8 @@ pub async fn jobs(cmd: JobsCommand) -> anyhow::Result<()> {
             let store = open_store(db)?;
             let jobs = store.list(status, limit).await?;
             println!(
-                "{:<48} {:<12} {:<26} {}",
-                "NAME", "STATUS", "CREATED", "FAILURE REASON"
+                "{:<48} {:<12} {:<26} FAILURE REASON",
+                "NAME", "STATUS", "CREATED"
             );
             for job in jobs {
                 let created = job
