@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --release -p veriscribe
+# The dev profile compiles whisper.cpp and every dependency optimised (see Cargo.toml), shares its
+# build with the tests, and builds in a fraction of the release profile's time.
+cargo build -p veriscribe
+bin=target/debug/veriscribe
 bash scripts/make-sample-audio.sh samples/visit.txt target/sample/visit.wav
-./target/release/veriscribe run target/sample/visit.wav --out out/demo "$@"
+rm -rf out/demo
+"$bin" run target/sample/visit.wav --out out/demo "$@"
 echo
 echo "The note, decrypted (first lines):"
-./target/release/veriscribe decrypt out/demo/summary.json.encrypted | head -n 25
+"$bin" decrypt out/demo/summary.json.encrypted | head -n 25
