@@ -12,5 +12,12 @@ bash scripts/make-sample-audio.sh samples/visit.txt target/sample/visit.wav
 rm -rf out/demo
 "$bin" run target/sample/visit.wav --out out/demo "$@"
 echo
-echo "The note, decrypted (first lines):"
-"$bin" decrypt out/demo/summary.json.encrypted | head -n 25
+echo "The note, decrypted (each sentence with the transcript segments it cites):"
+"$bin" decrypt out/demo/summary.json.encrypted | python3 -c '
+import json, sys
+for section in json.load(sys.stdin)["ClinicalDocumentation"]["Sections"]:
+    print(section["SectionName"])
+    for sentence in section["Summary"]:
+        ids = ", ".join(link["SegmentId"][:8] for link in sentence["EvidenceLinks"])
+        print("  - " + sentence["SummarizedSegment"] + "  [" + ids + "]")
+'
