@@ -1,7 +1,7 @@
 //! Pure text stages: turns, roles, sections, insights and the note.
 //!
-//! Ownership while the baseline is being built: `dialogue`, `turns`, `roles`, `sections` and
-//! `pipeline` build the `Conversation`; `lexicon`, `insights`, `negation` and `note` read it.
+//! `dialogue`, `turns`, `roles`, `sections` and `pipeline` build the `Conversation`;
+//! `lexicon`, `insights`, `negation` and `note` read it.
 
 pub mod dialogue;
 pub mod insights;
