@@ -10,7 +10,7 @@ use veriscribe_asr::{DecodeOptions, TranscribeOptions, WhisperEngine};
 use veriscribe_core::formats::{
     default_channel_definitions, validate_job_name, ChannelDefinition, ChannelRole,
     ClinicalNoteGenerationSettings, JobSettings, JobStatus, MedicalScribeJob, MedicalScribeOutput,
-    NoteTemplate, RoleKind, StatusChange, TranscriptFile,
+    NoteTemplate, StatusChange, TranscriptFile,
 };
 use veriscribe_core::ports::{JobStore, ObjectStore, PortError};
 use veriscribe_core::stages::{self, ConversationSettings};
@@ -119,22 +119,7 @@ async fn process(
     job: &MedicalScribeJob,
     template: NoteTemplate,
 ) -> anyhow::Result<Outcome> {
-    let conversation_settings = ConversationSettings {
-        job_name: job.medical_scribe_job_name.clone(),
-        channel_identification: args.channel_identification,
-        channel_roles: job
-            .channel_definitions
-            .iter()
-            .map(|d| {
-                let kind = match d.participant_role {
-                    ChannelRole::Clinician => RoleKind::Clinician,
-                    ChannelRole::Patient => RoleKind::Patient,
-                };
-                (d.channel_id, kind)
-            })
-            .collect(),
-        max_speakers: args.max_speakers,
-    };
+    let conversation_settings = ConversationSettings::for_job(job);
 
     let mut audio_seconds = None;
     let mut recognition_seconds = None;

@@ -17,8 +17,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tracing::{info, info_span, warn, Instrument};
 use veriscribe_core::formats::{
-    ChannelDefinition, ChannelRole, JobSettings, JobStatus, MedicalScribeJob, MedicalScribeOutput,
-    RoleKind, StatusChange, TranscriptFile,
+    ChannelDefinition, JobSettings, JobStatus, MedicalScribeJob, MedicalScribeOutput, StatusChange,
+    TranscriptFile,
 };
 use veriscribe_core::ports::{Envelope, JobStore, ObjectStore, PortError};
 use veriscribe_core::speech::Recognition;
@@ -396,7 +396,7 @@ impl TranscribeStage {
 
         let transcript = stages::transcript_from_recognition(
             &recognized.recognition,
-            &conversation_settings(job),
+            &ConversationSettings::for_job(job),
         );
         let body = serde_json::to_vec_pretty(&transcript)
             .map_err(|e| StageError::permanent(format!("cannot serialise the transcript: {e}")))?;
@@ -429,26 +429,6 @@ impl TranscribeStage {
             ],
         );
         Ok(StepOutcome::Done)
-    }
-}
-
-/// The pipeline's conversation settings for a job, as the CLI builds them.
-pub fn conversation_settings(job: &MedicalScribeJob) -> ConversationSettings {
-    ConversationSettings {
-        job_name: job.medical_scribe_job_name.clone(),
-        channel_identification: job.settings.channel_identification,
-        channel_roles: job
-            .channel_definitions
-            .iter()
-            .map(|d| {
-                let kind = match d.participant_role {
-                    ChannelRole::Clinician => RoleKind::Clinician,
-                    ChannelRole::Patient => RoleKind::Patient,
-                };
-                (d.channel_id, kind)
-            })
-            .collect(),
-        max_speakers: job.settings.max_speaker_labels.unwrap_or(2),
     }
 }
 

@@ -3,8 +3,8 @@
 //! empty; `insights::extract` fills them from the finished conversation.
 
 use crate::formats::{
-    Alternative, Conversation, ItemType, ParticipantDetails, ParticipantRole, RoleKind,
-    SectionDetails, TranscriptItem, TranscriptSegment,
+    Alternative, ChannelRole, Conversation, ItemType, MedicalScribeJob, ParticipantDetails,
+    ParticipantRole, RoleKind, SectionDetails, TranscriptItem, TranscriptSegment,
 };
 use crate::speech::{Recognition, SpokenToken, TokenKind};
 
@@ -42,6 +42,26 @@ impl Default for ConversationSettings {
 }
 
 impl ConversationSettings {
+    /// The settings a job's record asks for (both drivers, CLI and Lambda, build them here).
+    pub fn for_job(job: &MedicalScribeJob) -> Self {
+        Self {
+            job_name: job.medical_scribe_job_name.clone(),
+            channel_identification: job.settings.channel_identification,
+            channel_roles: job
+                .channel_definitions
+                .iter()
+                .map(|d| {
+                    let kind = match d.participant_role {
+                        ChannelRole::Clinician => RoleKind::Clinician,
+                        ChannelRole::Patient => RoleKind::Patient,
+                    };
+                    (d.channel_id, kind)
+                })
+                .collect(),
+            max_speakers: job.settings.max_speaker_labels.unwrap_or(2),
+        }
+    }
+
     fn channel_label(&self, channel: u16) -> SpeakerLabel {
         let Some(position) = self.channel_roles.iter().position(|(c, _)| *c == channel) else {
             return SpeakerLabel::Anonymous(channel);
