@@ -143,7 +143,11 @@ async fn process(
             .with_context(|| format!("cannot load the speech model {}", model_path.display()))?;
         let bar = progress::bar(1000, "transcribing", args.quiet);
         let options = TranscribeOptions {
-            channel_identification: args.channel_identification,
+            channel_identification: job.settings.channel_identification,
+            max_speakers: job
+                .settings
+                .max_speaker_labels
+                .filter(|_| !job.settings.channel_identification),
             ..TranscribeOptions::default()
         };
         let started = Instant::now();

@@ -11,6 +11,7 @@ use veriscribe_aws::stages::{process_sqs_event, RecognizedAudio, Recognizer, Tra
 use veriscribe_aws::{
     Config, DynamoJobStore, Metrics, S3ObjectStore, S3Recordings, SqsStepQueue, StageError,
 };
+use veriscribe_core::formats::JobSettings;
 
 /// whisper.cpp behind the library's `Recognizer`: loaded once per container.
 pub struct WhisperRecognizer {
@@ -32,7 +33,7 @@ impl Recognizer for WhisperRecognizer {
         &self,
         audio: Vec<u8>,
         extension: Option<&str>,
-        channel_identification: bool,
+        settings: &JobSettings,
     ) -> Result<RecognizedAudio, StageError> {
         let hint = extension.map(FormatHint::extension).unwrap_or_default();
         let options = DecodeOptions {
@@ -43,7 +44,10 @@ impl Recognizer for WhisperRecognizer {
             StageError::permanent(format!("the recording cannot be decoded: {e}"))
         })?;
         let transcribe = TranscribeOptions {
-            channel_identification,
+            channel_identification: settings.channel_identification,
+            max_speakers: settings
+                .max_speaker_labels
+                .filter(|_| !settings.channel_identification),
             ..TranscribeOptions::default()
         };
         let recognition = self
@@ -131,7 +135,7 @@ mod tests {
             &self,
             audio: Vec<u8>,
             extension: Option<&str>,
-            _channels: bool,
+            _settings: &JobSettings,
         ) -> Result<RecognizedAudio, StageError> {
             let hint = extension.map(FormatHint::extension).unwrap_or_default();
             let audio = decode_bytes(audio, &hint, &DecodeOptions::default()).map_err(|e| {

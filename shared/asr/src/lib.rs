@@ -10,6 +10,7 @@
 //! ```
 
 pub mod audio;
+pub mod diarize;
 pub mod wer;
 pub mod whisper;
 
@@ -17,4 +18,5 @@ pub use audio::{
     decode_bytes, decode_file, AudioError, AudioStream, DecodeOptions, DecodedAudio, FormatHint,
     DEFAULT_MAX_DURATION_SECONDS, SUPPORTED_FORMATS, TARGET_SAMPLE_RATE,
 };
+pub use diarize::{align_channel_turns, diarize, Diarization};
 pub use whisper::{AsrError, TranscribeOptions, WhisperEngine};

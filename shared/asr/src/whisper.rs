@@ -57,6 +57,9 @@ const WORD_GATE_LOOKBACK_SECONDS: f64 = 1.0;
 /// slipped past the end of the sentence.
 const LATE_WORD_PAUSE_SECONDS: f64 = 0.25;
 const PUNCTUATION: &[char] = &[',', '.', '?', '!', ';', ':'];
+const MISSED_MERGE_GAP_FRAMES: usize = 15; // 0.3 s
+const MISSED_MIN_VOICED_FRAMES: usize = 12; // 0.24 s
+const MISSED_PADDING_FRAMES: usize = 10; // 0.2 s
 
 #[derive(Debug, thiserror::Error)]
 pub enum AsrError {
@@ -99,6 +102,9 @@ pub struct TranscribeOptions {
     pub window_seconds: f64,
     /// Text that primes the decoder (for example expected drug names); none by default.
     pub initial_prompt: Option<String>,
+    /// Diarize a recording transcribed as mono into at most this many speakers
+    /// (HealthScribe `MaxSpeakerLabels`); `None` leaves tokens without speakers.
+    pub max_speakers: Option<u8>,
 }
 
 impl Default for TranscribeOptions {
@@ -109,6 +115,7 @@ impl Default for TranscribeOptions {
             language: "en".to_string(),
             window_seconds: 600.0,
             initial_prompt: None,
+            max_speakers: None,
         }
     }
 }
@@ -243,14 +250,39 @@ impl WhisperEngine {
                 progress(done_frames as f64 / total_frames.max(1) as f64);
             }
             enforce_monotonic(&mut words);
+            let missed = missed_speech(&energies[index], &words, window_frames);
+            if let Some(window) = missed {
+                let buffer = window.samples(signal);
+                self.run_window(&mut state, options, &buffer, &mut |_| {})?;
+                let recovered = self.read_words(&state, &window, &energies[index]);
+                tracing::debug!(
+                    pieces = window.pieces.len(),
+                    words = recovered.len(),
+                    "missed speech decoded again"
+                );
+                words.extend(recovered);
+                words.sort_by(|a, b| a.start.total_cmp(&b.start));
+                enforce_monotonic(&mut words);
+            }
             tracing::debug!(channel = ?channel, words = words.len(), windows = plan.len(), "channel transcribed");
             words_per_signal.push((*channel, words));
         }
         if separate {
             drop_cross_talk(&mut words_per_signal, &energies);
         }
+        let mut tokens = merge_into_tokens(words_per_signal);
+        if separate {
+            crate::diarize::align_channel_turns(&audio.channels, &mut tokens);
+        }
+        if let (false, Some(max_speakers)) = (separate, options.max_speakers) {
+            let found = crate::diarize::diarize(&signals[0].1, &mut tokens, max_speakers);
+            tracing::info!(
+                speakers = found.speakers,
+                pieces = found.pieces,
+                "speakers diarized"
+            );
+        }
         progress(1.0);
-        let tokens = merge_into_tokens(words_per_signal);
         Ok(Recognition {
             tokens,
             duration_seconds: audio.duration_seconds,
@@ -574,6 +606,56 @@ fn plan_windows(energy: &FrameEnergy, window_frames: usize) -> Vec<Window> {
     windows
 }
 
+/// Runs of voice that no recognised word touches, gathered into one window for a second
+/// decode. Whisper skips short utterances between long ones (a backchannel such as "Mm-hmm",
+/// sometimes a whole short turn); heard on their own they are usually recognised, and
+/// without words they would belong to no turn. Runs shorter than `MISSED_MIN_VOICED_FRAMES`
+/// voiced frames are clicks and breaths.
+fn missed_speech(energy: &FrameEnergy, words: &[RawWord], window_frames: usize) -> Option<Window> {
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new(); // start, end, voiced frames
+    for frame in (0..energy.rms.len()).filter(|frame| energy.voiced(*frame)) {
+        match runs.last_mut() {
+            Some(run) if frame <= run.1 + MISSED_MERGE_GAP_FRAMES => {
+                run.1 = frame + 1;
+                run.2 += 1;
+            }
+            _ => runs.push((frame, frame + 1, 1)),
+        }
+    }
+    let mut pieces: Vec<(usize, usize)> = Vec::new();
+    let mut total = 0usize;
+    let mut next_word = 0usize;
+    for (start, end, voiced) in runs {
+        if voiced < MISSED_MIN_VOICED_FRAMES {
+            continue;
+        }
+        let (run_start, run_end) = (start as f64 * FRAME_SECONDS, end as f64 * FRAME_SECONDS);
+        while next_word < words.len() && words[next_word].end < run_start {
+            next_word += 1;
+        }
+        let touched = words[next_word..]
+            .iter()
+            .take_while(|word| word.start <= run_end)
+            .any(|word| word.end >= run_start);
+        if touched {
+            continue;
+        }
+        let piece = (
+            start.saturating_sub(MISSED_PADDING_FRAMES),
+            (end + MISSED_PADDING_FRAMES).min(energy.rms.len()),
+        );
+        if total + (piece.1 - piece.0) > window_frames {
+            break;
+        }
+        total += piece.1 - piece.0;
+        match pieces.last_mut() {
+            Some(last) if piece.0 <= last.1 => last.1 = piece.1,
+            _ => pieces.push(piece),
+        }
+    }
+    (!pieces.is_empty()).then_some(Window { pieces })
+}
+
 /// Drops words over silence and tightens word times to the voiced frames they cover.
 fn gate_and_snap(words: Vec<RawWord>, energy: &FrameEnergy) -> Vec<RawWord> {
     let mut kept: Vec<RawWord> = Vec::with_capacity(words.len());
@@ -813,6 +895,17 @@ mod tests {
         signal.extend((0..16_000).map(|i| 0.3 * (i as f32 * 0.1).sin()));
         signal.extend(vec![0.0f32; 48_000]);
         signal
+    }
+
+    #[test]
+    fn voice_without_words_is_gathered_for_a_second_decode() {
+        let energy = FrameEnergy::measure(&tone_with_silence());
+        // Words cover the first tone (1-3 s) only; the second (8-9 s) was skipped.
+        let words = [word("one", 1.1, 1.9), word("two", 2.0, 2.9)];
+        let window = missed_speech(&energy, &words, 30_000).expect("the second tone");
+        assert_eq!(window.pieces, [(390, 460)]);
+        let all = [word("one", 1.1, 2.9), word("two", 8.2, 8.8)];
+        assert_eq!(missed_speech(&energy, &all, 30_000), None);
     }
 
     #[test]

@@ -314,11 +314,13 @@ pub struct RecognizedAudio {
 /// Speech recognition over a whole recording (blocking; run off the async threads). The
 /// transcribe function implements it with whisper.cpp; the library needs no ASR dependency.
 pub trait Recognizer: Send + Sync {
+    /// Recognises `audio` as the job's settings ask: channel identification, or speaker
+    /// labels (diarization into at most `max_speaker_labels` voices).
     fn recognise(
         &self,
         audio: Vec<u8>,
         extension: Option<&str>,
-        channel_identification: bool,
+        settings: &JobSettings,
     ) -> Result<RecognizedAudio, StageError>;
 }
 
@@ -384,11 +386,11 @@ impl TranscribeStage {
         };
         let audio_bytes = audio.len();
         let ext = extension(key);
-        let channel_identification = job.settings.channel_identification;
+        let settings = job.settings.clone();
         let recognizer = self.recognizer.clone();
         let started = Instant::now();
         let recognized = tokio::task::spawn_blocking(move || {
-            recognizer.recognise(audio, ext.as_deref(), channel_identification)
+            recognizer.recognise(audio, ext.as_deref(), &settings)
         })
         .await
         .map_err(|e| StageError::Transient(format!("speech recognition stopped: {e}")))??;

@@ -340,6 +340,14 @@ const CLINICIAN_PHRASES: &[(&str, f64)] = &[
     ("does that hurt", 1.5),
     ("press", 0.8),
     ("push", 0.6),
+    // Introductions: "I'm Doctor Evelyn" is the clinician (the patient's "doctor" below is
+    // outweighed).
+    ("i'm doctor", 3.0),
+    ("i'm dr", 3.0),
+    ("i am doctor", 3.0),
+    ("i am dr", 3.0),
+    ("my name is doctor", 3.0),
+    ("my name is dr", 3.0),
     // History taking.
     ("what brings you", 2.5),
     ("how can i help", 2.5),
@@ -454,6 +462,8 @@ mod tests {
         assert!(clinician_score("i want you to take a deep breath for me .") > 1.0);
         assert!(clinician_score("i've been having this pain in my knee since monday .") < -1.0);
         assert_eq!(clinician_score(""), 0.0);
+        assert!(clinician_score("I'm Doctor Evelyn, one of the kidney doctors.") > 1.0);
+        assert!(clinician_score("Thank you, doctor.") < 0.0);
         assert!(normalize("I do n't know, it 's fine").contains(" don't know it's fine "));
     }
 

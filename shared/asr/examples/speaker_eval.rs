@@ -1,0 +1,107 @@
+//! Speaker roles on synthesized visits through recognition, diarization and the core pipeline,
+//! with recognition cached so that diarization and role changes can be measured in seconds.
+//!
+//! `cargo run --release -p veriscribe-asr --example speaker_eval -- AUDIO_DIR OUT_DIR [MAX_SPEAKERS]`
+//!
+//! For every `<id>.wav` with an `<id>.ref.json` in AUDIO_DIR: recognition (no speakers) is
+//! read from `OUT_DIR/cache/<id>.json`, or made with the default model and saved there; then
+//! `diarize` and `stages::transcript_from_recognition` write `OUT_DIR/<id>/transcript.json`,
+//! which `../shared/bench/score_transcript.py --ref AUDIO_DIR --pred OUT_DIR` scores.
+//! Prints the diarization time as a share of the recognition time (the cost target).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use veriscribe_asr::{decode_file, diarize, DecodeOptions, TranscribeOptions, WhisperEngine};
+use veriscribe_core::speech::Recognition;
+use veriscribe_core::stages::{self, ConversationSettings};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: speaker_eval AUDIO_DIR OUT_DIR [MAX_SPEAKERS]";
+    let audio_dir = PathBuf::from(args.next().ok_or(usage)?);
+    let out_dir = PathBuf::from(args.next().ok_or(usage)?);
+    let max_speakers: u8 = args.next().map_or(Ok(2), |m| m.parse())?;
+    let model = std::env::var_os("VERISCRIBE_MODEL_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| veriscribe_model_path());
+    std::fs::create_dir_all(out_dir.join("cache"))?;
+    let mut engine: Option<WhisperEngine> = None;
+    let mut ids: Vec<String> = std::fs::read_dir(&audio_dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.strip_suffix(".ref.json").map(str::to_string)
+        })
+        .filter(|id| audio_dir.join(format!("{id}.wav")).exists())
+        .collect();
+    ids.sort();
+    let (mut recognition_total, mut diarization_total) = (0.0, 0.0);
+    for id in ids {
+        let audio = decode_file(
+            &audio_dir.join(format!("{id}.wav")),
+            &DecodeOptions::default(),
+        )?;
+        let cache = out_dir.join("cache").join(format!("{id}.json"));
+        let (mut recognition, seconds): (Recognition, f64) = if cache.exists() {
+            serde_json::from_str(&std::fs::read_to_string(&cache)?)?
+        } else {
+            let engine = match &mut engine {
+                Some(engine) => engine,
+                None => engine.insert(WhisperEngine::load(&model, None)?),
+            };
+            let started = Instant::now();
+            let recognition =
+                engine.transcribe(&audio, &TranscribeOptions::default(), &mut |_| {})?;
+            let seconds = started.elapsed().as_secs_f64();
+            std::fs::write(&cache, serde_json::to_string(&(&recognition, seconds))?)?;
+            (recognition, seconds)
+        };
+        let started = Instant::now();
+        let found = diarize(&audio.mono(), &mut recognition.tokens, max_speakers);
+        let diarized = started.elapsed().as_secs_f64();
+        let settings = ConversationSettings {
+            job_name: id.clone(),
+            max_speakers,
+            ..ConversationSettings::default()
+        };
+        let transcript = stages::transcript_from_recognition(&recognition, &settings);
+        std::fs::create_dir_all(out_dir.join(&id))?;
+        std::fs::write(
+            out_dir.join(&id).join("transcript.json"),
+            serde_json::to_vec_pretty(&transcript)?,
+        )?;
+        let roles: Vec<String> = transcript
+            .conversation
+            .transcript_segments
+            .iter()
+            .map(|s| s.participant_details.participant_role.to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        println!(
+            "{id}: speakers {} ({:?} s), roles {roles:?}, recognition {seconds:.1} s, diarization {:.3} s ({:.2} % of recognition)",
+            found.speakers,
+            found.speech_seconds.iter().map(|s| s.round()).collect::<Vec<_>>(),
+            diarized,
+            100.0 * diarized / seconds
+        );
+        recognition_total += seconds;
+        diarization_total += diarized;
+    }
+    println!(
+        "diarization adds {:.2} % to recognition time",
+        100.0 * diarization_total / recognition_total.max(1e-9)
+    );
+    Ok(())
+}
+
+fn veriscribe_model_path() -> PathBuf {
+    let base = std::env::var_os("VERISCRIBE_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/veriscribe/models")
+        });
+    base.join("ggml-tiny.en-q8_0.bin")
+}
