@@ -826,16 +826,28 @@ fn snap_turns_to_speech(
             if gap_end <= gap_start {
                 continue;
             }
-            let resumed = pieces
-                .iter()
-                .zip(piece_speaker)
-                .filter(|(piece, s)| {
+            let own_in_gap = || {
+                pieces.iter().zip(piece_speaker).filter(|(piece, s)| {
                     Some(**s) == speaker
                         && piece.end_seconds() > gap_start
                         && piece.start_seconds() < gap_end
                 })
-                .map(|(piece, _)| piece.start_seconds().max(gap_start))
+            };
+            // Speech that starts inside the gap; failing that, speech that spans it.
+            let starting = own_in_gap()
+                .map(|(piece, _)| piece.start_seconds())
+                .filter(|start| *start > gap_start)
                 .fold(f64::INFINITY, f64::min);
+            let spanning = own_in_gap().any(|(piece, _)| {
+                piece.start_seconds() <= gap_start && piece.end_seconds() >= gap_end
+            });
+            let resumed = if starting.is_finite() {
+                starting
+            } else if spanning {
+                gap_start
+            } else {
+                f64::INFINITY
+            };
             if resumed.is_finite() {
                 tokens[words[position]].start = resumed;
             }
@@ -1002,6 +1014,79 @@ mod tests {
         for pair in tokens.chunks(2) {
             assert_eq!(pair[0].speaker, pair[1].speaker);
         }
+    }
+
+    fn spoken(text: &str, start: f64, end: f64, speaker: u16) -> SpokenToken {
+        let kind = if text.chars().all(|c| c.is_ascii_punctuation()) {
+            TokenKind::Punctuation
+        } else {
+            TokenKind::Word
+        };
+        SpokenToken {
+            kind,
+            speaker: Some(speaker),
+            ..word(text, start, end)
+        }
+    }
+
+    #[test]
+    fn a_turn_change_inside_a_sentence_moves_to_its_end() {
+        let mut tokens = vec![
+            spoken("Yeah", 15.9, 16.2, 0),
+            spoken(",", 16.2, 16.2, 0),
+            spoken("me", 16.2, 16.5, 0),
+            spoken("too", 17.0, 17.1, 1),
+            spoken(".", 17.1, 17.1, 1),
+            spoken("I", 17.1, 17.4, 1),
+            spoken("don't", 17.4, 17.7, 1),
+        ];
+        finish_sentences(&mut tokens);
+        let speakers: Vec<Option<u16>> = tokens.iter().map(|t| t.speaker).collect();
+        assert_eq!(
+            speakers,
+            [
+                Some(0),
+                Some(0),
+                Some(0),
+                Some(0),
+                Some(0),
+                Some(1),
+                Some(1)
+            ]
+        );
+        // A change after a full stop is left alone.
+        let mut settled = vec![
+            spoken("fine", 1.0, 1.2, 0),
+            spoken(".", 1.2, 1.2, 0),
+            spoken("Good", 2.0, 2.2, 1),
+            spoken(".", 2.2, 2.2, 1),
+        ];
+        finish_sentences(&mut settled);
+        assert_eq!(settled[2].speaker, Some(1));
+    }
+
+    #[test]
+    fn turns_stretch_over_their_speakers_speech_but_not_past_their_neighbours() {
+        let piece = |start: f64, end: f64| Piece {
+            start: (start * SAMPLE_RATE) as usize,
+            end: (end * SAMPLE_RATE) as usize,
+        };
+        let pieces = [piece(0.3, 0.65), piece(1.25, 1.77), piece(2.0, 2.5)];
+        let owners = [0, 1, 1];
+        let mut tokens = vec![
+            spoken("Hello", 0.5, 0.9, 0),
+            spoken("Hi", 1.5, 1.7, 1),
+            spoken("there", 2.3, 2.4, 1),
+        ];
+        snap_turns_to_speech(&mut tokens, &pieces, &owners, |t| {
+            t.speaker.map(usize::from)
+        });
+        assert!((tokens[0].start - 0.3).abs() < 1e-9, "{:?}", tokens[0]);
+        assert!((tokens[0].end - 0.9).abs() < 1e-9);
+        assert!((tokens[1].start - 1.25).abs() < 1e-9);
+        // The gap before "there" holds its speaker's speech from 2.0 s.
+        assert!((tokens[2].start - 2.0).abs() < 1e-9, "{:?}", tokens[2]);
+        assert!((tokens[2].end - 2.5).abs() < 1e-9);
     }
 
     #[test]

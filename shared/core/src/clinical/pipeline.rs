@@ -158,7 +158,7 @@ fn build(
         .collect();
     let section_names = sections::assign_sections(&section_input);
 
-    let transcript_segments: Vec<TranscriptSegment> = turns
+    let mut transcript_segments: Vec<TranscriptSegment> = turns
         .iter()
         .zip(contents)
         .zip(participant_roles.into_iter().zip(section_names))
@@ -178,6 +178,7 @@ fn build(
             },
         )
         .collect();
+    hold_the_floor(&mut transcript_segments);
 
     tracing::info!(
         job_name = %settings.job_name,
@@ -194,6 +195,25 @@ fn build(
         clinical_insights: Vec::new(),
         transcript_items: items,
         transcript_segments,
+    }
+}
+
+/// Longest pause between two segments of one participant that still counts as theirs.
+const FLOOR_PAUSE_S: f64 = 1.5;
+
+/// A participant's consecutive segments tile the time they hold the floor: a short pause
+/// between two of their sentences ends the first segment where the second begins, so a
+/// reviewer's click anywhere in that stretch lands on that participant.
+fn hold_the_floor(segments: &mut [TranscriptSegment]) {
+    for index in 1..segments.len() {
+        let (before, after) = segments.split_at_mut(index);
+        let (previous, next) = (&mut before[index - 1], &after[0]);
+        let same = previous.participant_details.participant_role
+            == next.participant_details.participant_role;
+        let pause = next.begin_audio_time - previous.end_audio_time;
+        if same && pause > 0.0 && pause <= FLOOR_PAUSE_S {
+            previous.end_audio_time = next.begin_audio_time;
+        }
     }
 }
 
@@ -261,6 +281,42 @@ mod tests {
             tokens,
             duration_seconds: 3.0,
         }
+    }
+
+    #[test]
+    fn one_speakers_segments_tile_short_pauses_but_not_long_ones_or_other_speakers() {
+        let mut tokens = Vec::new();
+        // Speaker 0: two sentences 0.5 s apart, then speaker 1 after 0.6 s, then speaker 1
+        // again after 3 s.
+        for (text, start, speaker) in [
+            ("Hello", 0.0, 0),
+            ("there", 1.1, 0),
+            ("Hi", 2.1, 1),
+            ("again", 5.4, 1),
+        ] {
+            let mut word = token(text, TokenKind::Word, start, start + 0.4);
+            word.speaker = Some(speaker);
+            tokens.push(word);
+            let mut stop = token(".", TokenKind::Punctuation, start + 0.4, start + 0.4);
+            stop.speaker = Some(speaker);
+            tokens.push(stop);
+        }
+        let c = conversation_from_recognition(
+            &Recognition {
+                tokens,
+                duration_seconds: 6.0,
+            },
+            &settings(),
+        );
+        let spans: Vec<(f64, f64)> = c
+            .transcript_segments
+            .iter()
+            .map(|s| {
+                let round = |t: f64| (t * 100.0).round() / 100.0;
+                (round(s.begin_audio_time), round(s.end_audio_time))
+            })
+            .collect();
+        assert_eq!(spans, [(0.0, 1.1), (1.1, 1.5), (2.1, 2.5), (5.4, 5.8)]);
     }
 
     #[test]
