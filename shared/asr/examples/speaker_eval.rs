@@ -1,28 +1,37 @@
 //! Speaker roles on synthesized visits through recognition, diarization and the core pipeline,
 //! with recognition cached so that diarization and role changes can be measured in seconds.
 //!
-//! `cargo run --release -p veriscribe-asr --example speaker_eval -- AUDIO_DIR OUT_DIR [MAX_SPEAKERS]`
+//! `cargo run --release -p veriscribe-asr --example speaker_eval -- AUDIO_DIR OUT_DIR [MAX_SPEAKERS | stereo]`
+//!
+//! `stereo` reads `<id>.stereo.wav` instead and uses channel identification (channel 0 the
+//! clinician), as `veriscribe run --channel-identification` does.
 //!
 //! For every `<id>.wav` with an `<id>.ref.json` in AUDIO_DIR: recognition (no speakers) is
 //! read from `OUT_DIR/cache/<id>.json`, or made with the default model and saved there; then
 //! `diarize` and `stages::transcript_from_recognition` write `OUT_DIR/<id>/transcript.json`,
 //! which `../shared/bench/score_transcript.py --ref AUDIO_DIR --pred OUT_DIR` scores.
 //! Prints the diarization time as a share of the recognition time (the cost target).
-//! `SPEAKER_EVAL_CACHED_ONLY=1` skips visits not recognised yet.
+//! `SPEAKER_EVAL_CACHED_ONLY=1` skips visits not recognised yet; `SPEAKER_EVAL_ONE_PASS=1`
+//! turns off the second decode of skipped speech (for comparison).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use veriscribe_asr::{decode_file, diarize, DecodeOptions, TranscribeOptions, WhisperEngine};
+use veriscribe_asr::{
+    decode_file, diarize, DecodeOptions, Diarization, TranscribeOptions, WhisperEngine,
+};
 use veriscribe_core::speech::Recognition;
 use veriscribe_core::stages::{self, ConversationSettings};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: speaker_eval AUDIO_DIR OUT_DIR [MAX_SPEAKERS]";
+    let usage = "usage: speaker_eval AUDIO_DIR OUT_DIR [MAX_SPEAKERS | stereo]";
     let audio_dir = PathBuf::from(args.next().ok_or(usage)?);
     let out_dir = PathBuf::from(args.next().ok_or(usage)?);
-    let max_speakers: u8 = args.next().map_or(Ok(2), |m| m.parse())?;
+    let mode = args.next().unwrap_or_else(|| "2".to_string());
+    let stereo = mode == "stereo";
+    let max_speakers: u8 = if stereo { 2 } else { mode.parse()? };
+    let suffix = if stereo { ".stereo" } else { "" };
     let model = std::env::var_os("VERISCRIBE_MODEL_PATH")
         .map(PathBuf::from)
         .unwrap_or_else(|| veriscribe_model_path());
@@ -34,16 +43,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let name = e.file_name().to_string_lossy().to_string();
             name.strip_suffix(".ref.json").map(str::to_string)
         })
-        .filter(|id| audio_dir.join(format!("{id}.wav")).exists())
+        .filter(|id| audio_dir.join(format!("{id}{suffix}.wav")).exists())
         .collect();
     ids.sort();
     let (mut recognition_total, mut diarization_total) = (0.0, 0.0);
     for id in ids {
         let audio = decode_file(
-            &audio_dir.join(format!("{id}.wav")),
+            &audio_dir.join(format!("{id}{suffix}.wav")),
             &DecodeOptions::default(),
         )?;
-        let cache = out_dir.join("cache").join(format!("{id}.json"));
+        let cache = out_dir.join("cache").join(format!("{id}{suffix}.json"));
         let (mut recognition, seconds): (Recognition, f64) = if cache.exists() {
             serde_json::from_str(&std::fs::read_to_string(&cache)?)?
         } else if std::env::var_os("SPEAKER_EVAL_CACHED_ONLY").is_some() {
@@ -54,18 +63,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 None => engine.insert(WhisperEngine::load(&model, None)?),
             };
             let started = Instant::now();
-            let recognition =
-                engine.transcribe(&audio, &TranscribeOptions::default(), &mut |_| {})?;
+            let options = TranscribeOptions {
+                channel_identification: stereo,
+                second_pass: std::env::var_os("SPEAKER_EVAL_ONE_PASS").is_none(),
+                ..TranscribeOptions::default()
+            };
+            let recognition = engine.transcribe(&audio, &options, &mut |_| {})?;
             let seconds = started.elapsed().as_secs_f64();
             std::fs::write(&cache, serde_json::to_string(&(&recognition, seconds))?)?;
             (recognition, seconds)
         };
         let started = Instant::now();
-        let found = diarize(&audio.mono(), &mut recognition.tokens, max_speakers);
+        let found = if stereo {
+            Diarization {
+                speakers: audio.channels.len(),
+                pieces: 0,
+                speech_seconds: Vec::new(),
+            }
+        } else {
+            diarize(&audio.mono(), &mut recognition.tokens, max_speakers)
+        };
         let diarized = started.elapsed().as_secs_f64();
         let settings = ConversationSettings {
             job_name: id.clone(),
             max_speakers,
+            channel_identification: stereo,
             ..ConversationSettings::default()
         };
         let transcript = stages::transcript_from_recognition(&recognition, &settings);

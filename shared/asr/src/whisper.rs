@@ -102,6 +102,9 @@ pub struct TranscribeOptions {
     pub window_seconds: f64,
     /// Text that primes the decoder (for example expected drug names); none by default.
     pub initial_prompt: Option<String>,
+    /// Decode again, on their own, runs of speech that the first pass left without words
+    /// (see `missed_speech`).
+    pub second_pass: bool,
     /// Diarize a recording transcribed as mono into at most this many speakers
     /// (HealthScribe `MaxSpeakerLabels`); `None` leaves tokens without speakers.
     pub max_speakers: Option<u8>,
@@ -115,6 +118,7 @@ impl Default for TranscribeOptions {
             language: "en".to_string(),
             window_seconds: 600.0,
             initial_prompt: None,
+            second_pass: true,
             max_speakers: None,
         }
     }
@@ -250,7 +254,10 @@ impl WhisperEngine {
                 progress(done_frames as f64 / total_frames.max(1) as f64);
             }
             enforce_monotonic(&mut words);
-            let missed = missed_speech(&energies[index], &words, window_frames);
+            let missed = options
+                .second_pass
+                .then(|| missed_speech(&energies[index], &words, window_frames))
+                .flatten();
             if let Some(window) = missed {
                 let buffer = window.samples(signal);
                 self.run_window(&mut state, options, &buffer, &mut |_| {})?;
