@@ -3,6 +3,7 @@
 //! `dialogue`, `turns`, `roles`, `sections` and `pipeline` build the `Conversation`;
 //! `lexicon`, `insights`, `negation` and `note` read it.
 
+pub mod coding;
 pub mod dialogue;
 pub mod insights;
 pub mod lexicon;
