@@ -150,6 +150,13 @@ impl CodeBook {
         self.descriptions.get(code).map(String::as_str)
     }
 
+    /// Every term with its codes (unordered).
+    pub fn terms(&self) -> impl Iterator<Item = (&str, &TermCodes)> {
+        self.terms
+            .iter()
+            .map(|(term, codes)| (term.as_str(), codes))
+    }
+
     pub fn len(&self) -> usize {
         self.terms.len()
     }
