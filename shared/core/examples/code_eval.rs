@@ -12,7 +12,8 @@
 //!   term of the term map whose code shares the category, or the suggestion's own term), which
 //!   also credits conditions the assessment discusses without listing them as problems.
 //!
-//! `-v` prints each dialogue's suggested and gold codes (codes only).
+//! `-v` prints each dialogue's suggested and gold codes (codes only); `--min-score X` scores only
+//! the suggestions scoring at least X (another operating point than the product's `MIN_SCORE`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
@@ -87,9 +88,16 @@ impl Tally {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(input), Some(gold_path)) = (args.first(), args.get(1)) else {
-        return Err("usage: code_eval DIALOGUES.jsonl GOLD.tsv [-v]".into());
+        return Err("usage: code_eval DIALOGUES.jsonl GOLD.tsv [-v] [--min-score X]".into());
     };
     let verbose = args.iter().any(|a| a == "-v");
+    let min_score: f64 = match args.iter().position(|a| a == "--min-score") {
+        Some(i) => args
+            .get(i + 1)
+            .ok_or("--min-score needs a value")?
+            .parse()?,
+        None => 0.0,
+    };
 
     let mut gold: HashMap<String, Vec<String>> = HashMap::new();
     for line in fs::read_to_string(gold_path)?.lines() {
@@ -141,7 +149,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let mut conversation = conversation_from_dialogue(&text, &settings)?;
         conversation.clinical_insights = insights::extract(&conversation);
-        let suggestions = suggest_codes(&conversation).codes;
+        let mut suggestions = suggest_codes(&conversation).codes;
+        suggestions.retain(|s| s.score >= min_score);
         let reference = lower_words(&dialogue.reference_divisions.assessment_and_plan);
         let gold_categories: BTreeSet<&str> = gold_codes.iter().map(|c| category(c)).collect();
 

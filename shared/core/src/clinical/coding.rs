@@ -45,6 +45,46 @@ const SYMPTOM_FACTOR: f64 = 0.7;
 /// Words around a condition searched for qualifiers ("chronic", "type 1").
 const QUALIFIER_WORDS_BEFORE: usize = 4;
 const QUALIFIER_WORDS_AFTER: usize = 3;
+/// Words before a condition searched for question and uncertainty cues.
+const CUE_WORDS_BEFORE: usize = 12;
+/// A clinician sentence with one of these before the condition asks rather than states.
+const QUESTION_CUES: &[&[&str]] = &[
+    &["have", "you"],
+    &["do", "you"],
+    &["did", "you"],
+    &["are", "you"],
+    &["were", "you"],
+    &["is", "there"],
+    &["are", "there"],
+    &["any"],
+];
+/// Uncertain diagnoses, which outpatient coding leaves out (the symptoms are coded instead).
+const UNCERTAINTY_CUES: &[&[&str]] = &[
+    &["possible"],
+    &["possibly"],
+    &["probable"],
+    &["potential"],
+    &["suspected"],
+    &["questionable"],
+    &["differential"],
+    &["might"],
+    &["may", "have"],
+    &["could", "be"],
+    &["could", "have"],
+    &["felt", "like"],
+    &["feel", "like"],
+    &["feels", "like"],
+    &["thought", "i"],
+    &["worried", "about"],
+    &["worry", "about"],
+    &["concerned", "about"],
+];
+
+fn has_cue(words: &[&str], cues: &[&[&str]]) -> bool {
+    cues.iter()
+        .any(|cue| words.windows(cue.len()).any(|w| w == *cue))
+}
+
 /// Laterality must sit right before the term or its site ("right knee pain", "pain in my left
 /// knee"), so a stray "right?" elsewhere in the sentence does not count.
 const LATERALITY_WORDS_BEFORE: usize = 2;
@@ -244,12 +284,33 @@ fn mention<'a>(
     let sentence = sentence_at(text, start)?;
     let role = segment.participant_details.participant_role.kind;
 
+    let text_words = words(text);
+    let before: Vec<&str> = {
+        let in_sentence: Vec<&Word> = text_words
+            .iter()
+            .filter(|w| w.start >= sentence.start && w.end <= start)
+            .collect();
+        let from = in_sentence.len().saturating_sub(CUE_WORDS_BEFORE);
+        in_sentence[from..]
+            .iter()
+            .map(|w| w.lower.as_str())
+            .collect()
+    };
+    // Outpatient coding guidelines: "possible", "probable", "suspected" … are not coded.
+    if has_cue(&before, UNCERTAINTY_CUES) {
+        return None;
+    }
+
     let mut weight = match (role, &segment.section_details.section_name) {
         (RoleKind::Clinician, TranscriptSection::AssessmentAndPlan) => WEIGHT_CLINICIAN_ASSESSING,
         (RoleKind::Clinician, _) => WEIGHT_CLINICIAN,
         (RoleKind::Patient, _) => WEIGHT_PATIENT,
     };
-    if sentence.is_question() {
+    // Lower-cased transcripts (ACI-Bench, some recognisers) often drop the "?": "okay and have
+    // you had any fever or chills".
+    let asks =
+        sentence.is_question() || (role == RoleKind::Clinician && has_cue(&before, QUESTION_CUES));
+    if asks {
         // A question asserts nothing; the patient's "yes" makes it the patient's statement.
         let answered_yes = role == RoleKind::Clinician
             && segments.get(segment_index + 1).is_some_and(|next| {
@@ -279,9 +340,15 @@ fn mention<'a>(
                 book.lookup(&combined).map(|codes| (combined, codes))
             })
         })
-        .or_else(|| book.lookup(&term).map(|codes| (term.clone(), codes)))?;
+        .or_else(|| {
+            // "radiation pneumonitis" → "pneumonitis", whose qualifiers still see "radiation".
+            let term_words: Vec<&str> = term.split(' ').collect();
+            (0..term_words.len()).find_map(|from| {
+                let tail = term_words[from..].join(" ");
+                book.lookup(&tail).map(|codes| (tail, codes))
+            })
+        })?;
 
-    let text_words = words(text);
     // The site's side is the condition's side ("carpal tunnel syndrome in both wrists").
     let site_start = site.map(|(_, start)| start);
     let code = qualified_code(codes, &text_words, sentence, (start, end), site_start);
@@ -693,6 +760,55 @@ mod tests {
             codes.iter().map(|c| c.rank).collect::<Vec<_>>(),
             (1..=codes.len()).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn unpunctuated_clinician_questions_are_not_evidence() {
+        let codes = codes_of(vec![
+            seg(
+                "1",
+                C,
+                TS::Subjective,
+                "okay and have you had any fever or chills",
+            ),
+            seg("2", P, TS::Subjective, "no"),
+            seg(
+                "3",
+                C,
+                TS::Subjective,
+                "any other symptoms like a cough or dizziness",
+            ),
+            seg("4", P, TS::Subjective, "yeah a little cough"),
+        ]);
+        // The cough is the patient's own; the dizziness was answered by it too ("yeah").
+        let list = code_list(&codes);
+        assert!(list.contains(&"R05.9"), "{list:?}");
+        assert!(
+            !list.contains(&"R50.9") && !list.contains(&"R68.83"),
+            "{list:?}"
+        );
+    }
+
+    #[test]
+    fn uncertain_diagnoses_are_not_coded() {
+        let codes = codes_of(vec![seg(
+            "1",
+            C,
+            TS::AssessmentAndPlan,
+            "This is possible Lyme disease, so we'll test for it. Your rash is a reaction.",
+        )]);
+        assert_eq!(code_list(&codes), ["R21"]);
+    }
+
+    #[test]
+    fn a_compound_term_falls_back_to_its_head_with_qualifiers() {
+        let codes = codes_of(vec![seg(
+            "1",
+            C,
+            TS::AssessmentAndPlan,
+            "The x-ray shows radiation pneumonitis.",
+        )]);
+        assert_eq!(code_list(&codes), ["J70.0"]);
     }
 
     #[test]
