@@ -71,9 +71,11 @@ const UNCERTAINTY_CUES: &[&[&str]] = &[
     &["may", "have"],
     &["could", "be"],
     &["could", "have"],
-    &["felt", "like"],
-    &["feel", "like"],
-    &["feels", "like"],
+    // "it felt like i was having a heart attack"; not "i feel like my asthma is worse".
+    &["like", "i", "was"],
+    &["like", "i", "had"],
+    &["like", "a"],
+    &["as", "if"],
     &["thought", "i"],
     &["worried", "about"],
     &["worry", "about"],
@@ -798,6 +800,20 @@ mod tests {
             "This is possible Lyme disease, so we'll test for it. Your rash is a reaction.",
         )]);
         assert_eq!(code_list(&codes), ["R21"]);
+    }
+
+    #[test]
+    fn a_comparison_is_not_a_diagnosis_but_a_feeling_about_one_is() {
+        let codes = codes_of(vec![
+            seg(
+                "1",
+                P,
+                TS::Subjective,
+                "It felt like I was having a heart attack.",
+            ),
+            seg("2", P, TS::Subjective, "I feel like my asthma is worse."),
+        ]);
+        assert_eq!(code_list(&codes), ["J45.909"]);
     }
 
     #[test]
