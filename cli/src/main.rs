@@ -23,10 +23,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Transcribe a recording (or a text dialogue) and write transcript.json and summary.json.encrypted.
+    /// Transcribe a recording (or a text dialogue) and write transcript.json, summary.json.encrypted and codes.json.encrypted.
     Run(RunArgs),
     /// Decrypt a summary.json.encrypted and print the clinical documentation JSON.
     Decrypt(DecryptArgs),
+    /// Print a job's note as plain text (headed sections), then its suggested ICD-10-CM codes.
+    Render(JobDirArgs),
+    /// Decrypt a job's codes.json.encrypted and print the ICD-10-CM code suggestions JSON.
+    Codes(JobDirArgs),
     /// Inspect the local job status store.
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -39,7 +43,7 @@ enum Command {
 pub struct RunArgs {
     /// Audio (WAV, FLAC, MP3, OGG) or a text dialogue (.txt, one `[label] text` turn per line).
     pub input: PathBuf,
-    /// Output directory for transcript.json and summary.json.encrypted.
+    /// Output directory for transcript.json, summary.json.encrypted and codes.json.encrypted.
     #[arg(long)]
     pub out: PathBuf,
     /// Note template: HISTORY_AND_PHYSICAL, GIRPP, BIRP, SIRP, DAP, BEHAVIORAL_SOAP (BH_SOAP), PHYSICAL_SOAP (PH_SOAP).
@@ -82,6 +86,17 @@ pub struct DecryptArgs {
     /// An encrypted clinical documentation file (summary.json.encrypted).
     pub file: PathBuf,
     /// The job the note must belong to; default: the JobName of the transcript.json beside the file.
+    #[arg(long)]
+    pub job_name: Option<String>,
+    #[arg(long, env = "VERISCRIBE_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct JobDirArgs {
+    /// A job output directory written by `veriscribe run --out DIR`.
+    pub dir: PathBuf,
+    /// The job the files must belong to; default: the JobName of DIR/transcript.json.
     #[arg(long)]
     pub job_name: Option<String>,
     #[arg(long, env = "VERISCRIBE_KEY_FILE")]
@@ -138,6 +153,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => commands::run::run(args).await,
             Command::Decrypt(args) => commands::decrypt::decrypt(args).await,
+            Command::Render(args) => commands::render::render(args).await,
+            Command::Codes(args) => commands::render::codes(args).await,
             Command::Jobs(cmd) => commands::jobs::jobs(cmd).await,
             Command::Model(cmd) => commands::model::model(cmd),
         }

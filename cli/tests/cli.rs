@@ -151,6 +151,78 @@ fn text_dialogue_gives_transcript_and_encrypted_note_with_the_four_core_sections
 }
 
 #[test]
+fn render_prints_the_note_as_text_then_codes_linked_to_the_transcript() {
+    let sb = Sandbox::new();
+    let out = sb.path("out");
+    let input = repo_root().join("samples/visit.txt");
+    sb.ok(&[
+        "run",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--job-name",
+        "render-1",
+        "--quiet",
+    ]);
+    let sealed = std::fs::read(out.join("codes.json.encrypted")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&sealed).contains("Description"),
+        "the codes must not be stored in plain text"
+    );
+
+    let text = sb.ok(&["render", out.to_str().unwrap()]);
+    let blocks: Vec<&str> = text.trim_end().split("\n\n").collect();
+    let headings: Vec<&str> = blocks.iter().map(|b| b.lines().next().unwrap()).collect();
+    for required in [
+        "CHIEF COMPLAINT",
+        "ASSESSMENT",
+        "PLAN",
+        "SUGGESTED ICD-10-CM CODES",
+    ] {
+        assert!(headings.contains(&required), "{required} missing: {text}");
+    }
+    assert_eq!(*headings.last().unwrap(), "SUGGESTED ICD-10-CM CODES");
+    for block in &blocks {
+        assert!(
+            block.lines().count() >= 2,
+            "empty section rendered: {block:?}"
+        );
+        assert!(!block.contains("\"SummarizedSegment\""), "{block}");
+    }
+
+    let transcript = read_json(&out.join("transcript.json"));
+    let codes: Value = serde_json::from_str(&sb.ok(&["codes", out.to_str().unwrap()])).unwrap();
+    let codes = &codes["MedicalCodes"];
+    assert_eq!(codes["CodeSystem"], "ICD-10-CM");
+    let listed: Vec<&str> = codes["Codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Code"].as_str().unwrap())
+        .collect();
+    // The sample's bronchitis and high blood pressure, not its denied chest pain, its fever "if you
+    // get" one, or the pneumonia to rule out.
+    assert!(listed.contains(&"J20.9"), "{listed:?}");
+    assert!(listed.contains(&"I10"), "{listed:?}");
+    for absent in ["R07.9", "R50.9", "J18.9"] {
+        assert!(!listed.contains(&absent), "{absent} in {listed:?}");
+    }
+    let ids = segment_ids(&transcript);
+    let insight_ids: Vec<&str> = transcript["Conversation"]["ClinicalInsights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["InsightId"].as_str().unwrap())
+        .collect();
+    for code in codes["Codes"].as_array().unwrap() {
+        assert!(insight_ids.contains(&code["InsightId"].as_str().unwrap()));
+        for link in code["EvidenceLinks"].as_array().unwrap() {
+            assert!(ids.contains(&link["SegmentId"].as_str().unwrap().to_string()));
+        }
+    }
+}
+
+#[test]
 fn every_template_produces_an_evidence_linked_note() {
     let sb = Sandbox::new();
     let input = repo_root().join("samples/visit.txt");

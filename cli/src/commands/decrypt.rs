@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use veriscribe_core::formats::TranscriptFile;
@@ -14,13 +14,7 @@ pub async fn decrypt(args: DecryptArgs) -> anyhow::Result<()> {
         Some(name) => name,
         None => job_name_beside(&args.file)?,
     };
-    let key_path = args
-        .key_file
-        .unwrap_or_else(veriscribe_crypto::default_key_path);
-    // Decrypting never creates a key: a missing key means this machine cannot read the note.
-    let key = LocalKey::load(&key_path)
-        .with_context(|| format!("cannot load the local key {}", key_path.display()))?;
-    let envelope = LocalAesEnvelope::from_key(&key)?;
+    let envelope = open_local_envelope(args.key_file)?;
     let documentation = stages::open_documentation(&message, &job_name, &envelope)
         .await
         .with_context(|| format!("cannot decrypt {}", args.file.display()))?;
@@ -28,9 +22,18 @@ pub async fn decrypt(args: DecryptArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The local key's envelope. Decrypting never creates a key: a missing key means this machine
+/// cannot read the note.
+pub fn open_local_envelope(key_file: Option<PathBuf>) -> anyhow::Result<LocalAesEnvelope> {
+    let key_path = key_file.unwrap_or_else(veriscribe_crypto::default_key_path);
+    let key = LocalKey::load(&key_path)
+        .with_context(|| format!("cannot load the local key {}", key_path.display()))?;
+    Ok(LocalAesEnvelope::from_key(&key)?)
+}
+
 /// The job a note must belong to is the one named by the transcript written beside it, so a note
 /// copied into another job's folder does not decrypt there.
-fn job_name_beside(file: &Path) -> anyhow::Result<String> {
+pub fn job_name_beside(file: &Path) -> anyhow::Result<String> {
     let dir = file.parent().unwrap_or(Path::new("."));
     let transcript_path = dir.join(stages::TRANSCRIPT_FILE);
     if !transcript_path.exists() {

@@ -1,4 +1,5 @@
 pub mod decrypt;
 pub mod jobs;
 pub mod model;
+pub mod render;
 pub mod run;

@@ -30,6 +30,7 @@ struct Outcome {
     insights: usize,
     sections: usize,
     sentences: usize,
+    codes: usize,
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -170,6 +171,8 @@ async fn process(
         .with_context(|| format!("cannot load or create the local key {}", key_path.display()))?;
     let sealed =
         stages::seal_documentation(&documentation, &job.medical_scribe_job_name, &envelope).await?;
+    let codes = stages::medical_codes(&transcript);
+    let sealed_codes = stages::seal_codes(&codes, &job.medical_scribe_job_name, &envelope).await?;
 
     // Outputs are written only once everything above succeeded, so bad input leaves nothing.
     let out = FileObjectStore::new(absolute(&args.out)?);
@@ -180,6 +183,8 @@ async fn process(
         "application/octet-stream",
     )
     .await?;
+    out.put(stages::CODES_FILE, sealed_codes, "application/octet-stream")
+        .await?;
     out.put(stages::TRANSCRIPT_FILE, transcript_json, "application/json")
         .await?;
 
@@ -195,6 +200,7 @@ async fn process(
         insights: transcript.conversation.clinical_insights.len(),
         sections: sections.len(),
         sentences: sections.iter().map(|s| s.summary.len()).sum(),
+        codes: codes.medical_codes.codes.len(),
     })
 }
 
@@ -269,6 +275,10 @@ fn print_outcome(job_name: &str, template: NoteTemplate, outcome: &Outcome, tota
         "note       {template}: {} sections, {} sentences, each linked to transcript segments",
         outcome.sections, outcome.sentences
     );
+    println!(
+        "codes      {} ICD-10-CM suggestions, each linked to transcript segments",
+        outcome.codes
+    );
     println!("total      {total_seconds:.1} s");
     println!("outputs    {}", outcome.output.transcript_file_uri);
     println!("           {}", outcome.output.clinical_document_uri);
@@ -276,5 +286,10 @@ fn print_outcome(job_name: &str, template: NoteTemplate, outcome: &Outcome, tota
         .output
         .clinical_document_uri
         .trim_start_matches("file://");
-    println!("read it    veriscribe decrypt {summary_path}");
+    let out_dir = Path::new(summary_path)
+        .parent()
+        .unwrap_or(Path::new("."))
+        .display();
+    println!("           {out_dir}/{}", stages::CODES_FILE);
+    println!("read it    veriscribe render {out_dir}");
 }

@@ -54,8 +54,10 @@ mod tests {
     use lambda_runtime::Context;
     use veriscribe_aws::testing::{collecting_metrics, MemoryJobStore, MemoryObjects};
     use veriscribe_core::formats::{JobStatus, MedicalScribeJob, StatusChange};
-    use veriscribe_core::ports::{EncryptionContext, Envelope, JobStore, PortError};
-    use veriscribe_core::stages::{transcript_from_dialogue, ConversationSettings};
+    use veriscribe_core::ports::{EncryptionContext, Envelope, JobStore, ObjectStore, PortError};
+    use veriscribe_core::stages::{
+        open_codes, open_documentation, transcript_from_dialogue, ConversationSettings,
+    };
 
     /// An envelope whose KMS calls fail: either throttled (retryable) or a disabled key.
     struct FailingKms {
@@ -77,6 +79,37 @@ mod tests {
         }
         async fn decrypt(&self, _: &[u8], _: &EncryptionContext) -> Result<Vec<u8>, PortError> {
             unreachable!("the note stage never decrypts")
+        }
+    }
+
+    /// An envelope that "seals" by prefixing the context, and opens only with the same context.
+    struct ContextCheckingEnvelope;
+
+    #[async_trait]
+    impl Envelope for ContextCheckingEnvelope {
+        async fn encrypt(
+            &self,
+            plaintext: &[u8],
+            context: &EncryptionContext,
+        ) -> Result<Vec<u8>, PortError> {
+            let mut sealed = serde_json::to_vec(context).unwrap();
+            sealed.push(b'\n');
+            sealed.extend_from_slice(plaintext);
+            Ok(sealed)
+        }
+        async fn decrypt(
+            &self,
+            message: &[u8],
+            expected_context: &EncryptionContext,
+        ) -> Result<Vec<u8>, PortError> {
+            let split = message.iter().position(|&b| b == b'\n').unwrap();
+            let context: EncryptionContext = serde_json::from_slice(&message[..split]).unwrap();
+            if &context != expected_context {
+                return Err(PortError::Permanent {
+                    message: "encryption context mismatch".into(),
+                });
+            }
+            Ok(message[split + 1..].to_vec())
         }
     }
 
@@ -137,6 +170,35 @@ mod tests {
         }))
         .unwrap();
         LambdaEvent::new(payload, Context::default())
+    }
+
+    #[tokio::test]
+    async fn a_completed_job_has_a_sealed_note_and_sealed_code_suggestions() {
+        let envelope = Arc::new(ContextCheckingEnvelope);
+        let (jobs, outputs, function) = rig(envelope.clone()).await;
+        let response = handle(&function, sqs("job-1")).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(
+            jobs.snapshot("job-1").unwrap().medical_scribe_job_status,
+            JobStatus::Completed
+        );
+        let mut keys = outputs.keys();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "job-1/codes.json.encrypted",
+                "job-1/summary.json.encrypted",
+                "job-1/transcript.json"
+            ]
+        );
+        let sealed = outputs.get("job-1/codes.json.encrypted").await.unwrap();
+        let codes = open_codes(&sealed, "job-1", &*envelope).await.unwrap();
+        // "I have had a cough for two weeks": the patient's cough.
+        assert_eq!(codes.medical_codes.codes[0].code, "R05.9");
+        assert!(open_documentation(&sealed, "job-1", &*envelope)
+            .await
+            .is_err());
     }
 
     #[tokio::test]

@@ -19,7 +19,9 @@ use veriscribe_aws::testing::moto;
 use veriscribe_aws::{Config, DynamoJobStore};
 use veriscribe_core::formats::{JobStatus, TranscriptFile};
 use veriscribe_core::ports::{artifact_context, Envelope, JobStore};
-use veriscribe_core::stages::{open_documentation, DOCUMENTATION_FILE, TRANSCRIPT_FILE};
+use veriscribe_core::stages::{
+    open_codes, open_documentation, CODES_FILE, DOCUMENTATION_FILE, TRANSCRIPT_FILE,
+};
 use veriscribe_crypto::{aws_sdk_kms, KmsEnvelope};
 
 const DIALOGUE: &str = "\
@@ -363,6 +365,15 @@ async fn upload_to_completed_with_an_encrypted_note_and_idempotent_redelivery() 
         .decrypt(&sealed, &artifact_context(job_name, "transcript"))
         .await
         .is_err());
+    // The code suggestions are sealed the same way, under their own artifact context.
+    let sealed_codes = stack
+        .output(&format!("output/{job_name}/{CODES_FILE}"))
+        .await;
+    let codes = open_codes(&sealed_codes, job_name, &reader).await.unwrap();
+    assert_eq!(codes.medical_codes.code_system, "ICD-10-CM");
+    assert!(open_documentation(&sealed_codes, job_name, &reader)
+        .await
+        .is_err());
 
     // The same S3 event again: still one job per upload, no message, nothing rerun.
     let again = stack.start_job(stack_event(&stack, key).await).await;
@@ -393,8 +404,8 @@ async fn upload_to_completed_with_an_encrypted_note_and_idempotent_redelivery() 
     assert_eq!(after, job, "the finished job is unchanged");
     assert_eq!(
         stack.output_keys().await.len(),
-        4,
-        "two artifacts per job, nothing more"
+        6,
+        "three artifacts per job (transcript, note, codes), nothing more"
     );
 
     // No transcript or note words in any log line of the run.

@@ -22,7 +22,9 @@ use veriscribe_core::formats::{
 };
 use veriscribe_core::ports::{Envelope, JobStore, ObjectStore, PortError};
 use veriscribe_core::speech::Recognition;
-use veriscribe_core::stages::{self, ConversationSettings, DOCUMENTATION_FILE, TRANSCRIPT_FILE};
+use veriscribe_core::stages::{
+    self, ConversationSettings, CODES_FILE, DOCUMENTATION_FILE, TRANSCRIPT_FILE,
+};
 
 use crate::config::Config;
 use crate::dynamodb::HandoffLedger;
@@ -489,7 +491,20 @@ impl NoteStage {
         let sealed = stages::seal_documentation(&documentation, name, &*self.envelope)
             .await
             .map_err(|e| StageError::from_port("cannot encrypt the clinical note", e))?;
-        // Only ever written after encryption succeeded: a KMS failure leaves no note object.
+        let codes = stages::medical_codes(&transcript);
+        let sealed_codes = stages::seal_codes(&codes, name, &*self.envelope)
+            .await
+            .map_err(|e| StageError::from_port("cannot encrypt the code suggestions", e))?;
+        // Only ever written after encryption succeeded: a KMS failure leaves no note object. The
+        // note goes last: its presence means the job's outputs are whole.
+        self.outputs
+            .put(
+                &output_key(name, CODES_FILE),
+                sealed_codes,
+                "application/octet-stream",
+            )
+            .await
+            .map_err(|e| StageError::from_port("cannot write the code suggestions", e))?;
         self.outputs
             .put(&note_key, sealed, "application/octet-stream")
             .await
@@ -518,6 +533,7 @@ impl NoteStage {
             template = %template,
             sections = sections.len(),
             sentences = sections.iter().map(|s| s.summary.len()).sum::<usize>(),
+            codes = codes.medical_codes.codes.len(),
             job_seconds = duration,
             "job COMPLETED"
         );

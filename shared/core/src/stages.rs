@@ -1,8 +1,13 @@
 //! The pipeline's stages as the drivers (the CLI, the Lambda functions) call them. Each stage is a
 //! plain function over data; the only effects are through the port traits passed in.
 
-use crate::clinical::{dialogue::DialogueError, insights, note, pipeline};
-use crate::formats::{ClinicalDocumentationFile, Conversation, NoteTemplate, TranscriptFile};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::clinical::{coding, dialogue::DialogueError, insights, note, pipeline};
+use crate::formats::{
+    ClinicalDocumentationFile, Conversation, MedicalCodesFile, NoteTemplate, TranscriptFile,
+};
 use crate::ports::{artifact_context, EncryptionContext, Envelope, PortError};
 use crate::speech::Recognition;
 
@@ -15,6 +20,10 @@ pub const TRANSCRIPT_FILE: &str = "transcript.json";
 pub const DOCUMENTATION_FILE: &str = "summary.json.encrypted";
 /// `veriscribe:artifact` value bound into the documentation's encryption context.
 pub const DOCUMENTATION_ARTIFACT: &str = "clinical-documentation";
+/// Object name of the encrypted ICD-10-CM code suggestions inside a job's output location.
+pub const CODES_FILE: &str = "codes.json.encrypted";
+/// `veriscribe:artifact` value bound into the code suggestions' encryption context.
+pub const CODES_ARTIFACT: &str = "medical-codes";
 
 /// Recognised speech → the HealthScribe transcript (turns, roles, sections, insights).
 pub fn transcript_from_recognition(
@@ -56,8 +65,19 @@ pub fn documentation(
     })
 }
 
+/// The transcript → ranked ICD-10-CM suggestions for the conditions it asserts of the patient.
+pub fn medical_codes(transcript: &TranscriptFile) -> MedicalCodesFile {
+    MedicalCodesFile {
+        medical_codes: coding::suggest_codes(&transcript.conversation),
+    }
+}
+
 pub fn documentation_context(job_name: &str) -> EncryptionContext {
     artifact_context(job_name, DOCUMENTATION_ARTIFACT)
+}
+
+pub fn codes_context(job_name: &str) -> EncryptionContext {
+    artifact_context(job_name, CODES_ARTIFACT)
 }
 
 /// Serialises and encrypts the documentation, bound to its job by the encryption context.
@@ -66,12 +86,13 @@ pub async fn seal_documentation(
     job_name: &str,
     envelope: &dyn Envelope,
 ) -> Result<Vec<u8>, PortError> {
-    let plaintext = serde_json::to_vec_pretty(documentation).map_err(|e| PortError::Permanent {
-        message: format!("cannot serialise the clinical documentation: {e}"),
-    })?;
-    envelope
-        .encrypt(&plaintext, &documentation_context(job_name))
-        .await
+    seal(
+        documentation,
+        "the clinical documentation",
+        &documentation_context(job_name),
+        envelope,
+    )
+    .await
 }
 
 /// Decrypts a sealed documentation file of `job_name` and parses it.
@@ -80,10 +101,65 @@ pub async fn open_documentation(
     job_name: &str,
     envelope: &dyn Envelope,
 ) -> Result<ClinicalDocumentationFile, PortError> {
-    let plaintext = envelope
-        .decrypt(message, &documentation_context(job_name))
-        .await?;
+    open(
+        message,
+        "clinical documentation",
+        &documentation_context(job_name),
+        envelope,
+    )
+    .await
+}
+
+/// Serialises and encrypts the code suggestions: diagnoses are patient data, like the note.
+pub async fn seal_codes(
+    codes: &MedicalCodesFile,
+    job_name: &str,
+    envelope: &dyn Envelope,
+) -> Result<Vec<u8>, PortError> {
+    seal(
+        codes,
+        "the code suggestions",
+        &codes_context(job_name),
+        envelope,
+    )
+    .await
+}
+
+/// Decrypts a sealed code suggestions file of `job_name` and parses it.
+pub async fn open_codes(
+    message: &[u8],
+    job_name: &str,
+    envelope: &dyn Envelope,
+) -> Result<MedicalCodesFile, PortError> {
+    open(
+        message,
+        "code suggestions",
+        &codes_context(job_name),
+        envelope,
+    )
+    .await
+}
+
+async fn seal<T: Serialize>(
+    value: &T,
+    what: &str,
+    context: &EncryptionContext,
+    envelope: &dyn Envelope,
+) -> Result<Vec<u8>, PortError> {
+    let plaintext = serde_json::to_vec_pretty(value).map_err(|e| PortError::Permanent {
+        message: format!("cannot serialise {what}: {e}"),
+    })?;
+    envelope.encrypt(&plaintext, context).await
+}
+
+async fn open<T: DeserializeOwned>(
+    message: &[u8],
+    what: &str,
+    context: &EncryptionContext,
+    envelope: &dyn Envelope,
+) -> Result<T, PortError> {
+    let plaintext = envelope.decrypt(message, context).await?;
     serde_json::from_slice(&plaintext).map_err(|e| PortError::Permanent {
-        message: format!("the decrypted file is not clinical documentation JSON: {e}"),
+        message: format!("the decrypted file is not {what} JSON: {e}"),
     })
 }

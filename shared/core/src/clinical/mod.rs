@@ -1,8 +1,9 @@
-//! Pure text stages: turns, roles, sections, insights and the note.
+//! Pure text stages: turns, roles, sections, insights, the note and code suggestions.
 //!
 //! `dialogue`, `turns`, `roles`, `sections` and `pipeline` build the `Conversation`;
-//! `lexicon`, `insights`, `negation` and `note` read it.
+//! `lexicon`, `insights`, `negation`, `note` and `coding` read it; `text` renders the results.
 
+pub mod coding;
 pub mod dialogue;
 pub mod insights;
 pub mod lexicon;
@@ -11,4 +12,5 @@ pub mod note;
 pub mod pipeline;
 pub mod roles;
 pub mod sections;
+pub mod text;
 pub mod turns;

@@ -85,6 +85,7 @@ const PSEUDO_NEGATIONS: &[&[&str]] = &[
     &["n't", "know"],
     &["don't", "know"],
     &["not", "gon"],
+    &["not", "limited"],
 ];
 const POST_NEGATIONS: &[&[&str]] = &[
     &["is", "negative"],
@@ -103,6 +104,7 @@ const HYPOTHETICAL_PHRASES: &[&[&str]] = &[
     &["look", "out", "for"],
     &["rule", "out"],
     &["risk", "of"],
+    &["risks", "of"],
     &["concern", "for"],
     &["not", "sure"],
 ];
@@ -171,7 +173,9 @@ fn clause(text: &str, words: &[Word], start: usize, end: usize) -> (usize, usize
         .position(|w| w.start >= s_end)
         .unwrap_or(words.len());
     for (i, w) in words.iter().enumerate().take(last).skip(first) {
-        if SCOPE_BREAKERS.contains(&w.lower.as_str()) {
+        // "risks including but not limited to stroke" goes on with the same list.
+        let continues_list = phrase_at(words, i, &["but", "not", "limited", "to"]);
+        if SCOPE_BREAKERS.contains(&w.lower.as_str()) && !continues_list {
             if w.end <= start {
                 first = i + 1;
             } else if w.start >= end {
@@ -369,6 +373,14 @@ mod tests {
         let text = "No fever but I do have a cough.";
         assert_eq!(traits(text, "fever"), [T::Negation]);
         assert!(traits(text, "cough").is_empty());
+    }
+
+    #[test]
+    fn but_not_limited_to_keeps_the_risk_list_hypothetical() {
+        let text =
+            "There are risks of anesthesia including but not limited to heart attack and stroke.";
+        assert_eq!(traits(text, "stroke"), [T::Hypothetical]);
+        assert_eq!(traits(text, "heart attack"), [T::Hypothetical]);
     }
 
     #[test]
