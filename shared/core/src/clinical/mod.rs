@@ -3,6 +3,7 @@
 //! `dialogue`, `turns`, `roles`, `sections` and `pipeline` build the `Conversation`;
 //! `lexicon`, `insights`, `negation` and `note` read it.
 
+pub mod custom_template;
 pub mod dialogue;
 pub mod insights;
 pub mod lexicon;
@@ -10,5 +11,6 @@ pub mod negation;
 pub mod note;
 pub mod pipeline;
 pub mod roles;
+pub mod routing;
 pub mod sections;
 pub mod turns;
