@@ -46,6 +46,15 @@ fn main() {
         })
         .collect();
     times.sort();
+    // For scale: the text stages before it (turns, roles, sections, insights).
+    let mut transcript_times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(transcript_from_dialogue(black_box(&dialogue), &settings).ok());
+            start.elapsed()
+        })
+        .collect();
+    transcript_times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "documentation: {words} words (~{} min), {segments} segments, {sentences} note sentences: \
@@ -54,6 +63,10 @@ fn main() {
         ms(times[RUNS / 2]),
         ms(times[0]),
         ms(times[RUNS - 1]),
+    );
+    println!(
+        "transcript_from_dialogue (same dialogue, for scale): median {:.1} ms",
+        ms(transcript_times[RUNS / 2]),
     );
 }
 
