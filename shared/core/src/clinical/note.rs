@@ -475,13 +475,27 @@ impl Material {
             let ids = [s.segment_id];
             match (s.section, s.role) {
                 (TranscriptSection::Subjective, _) => {
+                    // The finer topic of the sentence (history, medications, allergies, …).
+                    let topic = utterance_topic(&s.raw);
                     let target = if s.has_trait(&InsightTraitName::PertainsToFamily)
                         || (s.has_any(FAMILY_CUES) && has_entity)
                     {
                         &mut m.family
                     } else if s.has_any(SOCIAL_CUES) && s.affirmed_conditions().is_empty() {
                         &mut m.social
-                    } else if s.has_trait(&InsightTraitName::PastHistory) || s.has_any(PAST_CUES) {
+                    } else if s.has_trait(&InsightTraitName::PastHistory)
+                        || s.has_any(PAST_CUES)
+                        || matches!(
+                            topic,
+                            Some(
+                                NoteTopic::PastMedicalHistory
+                                    | NoteTopic::PastSurgicalHistory
+                                    | NoteTopic::Medications
+                                    | NoteTopic::Allergies
+                                    | NoteTopic::Immunizations
+                            )
+                        )
+                    {
                         &mut m.pmh
                     } else if has_entity
                         && s.role == RoleKind::Patient
@@ -492,6 +506,8 @@ impl Material {
                     } else if has_entity || (s.role == RoleKind::Patient && s.has_any(SYMPTOM_CUES))
                     {
                         &mut m.hpi
+                    } else if topic == Some(NoteTopic::FamilyAndSocialHistory) {
+                        &mut m.social
                     } else {
                         continue;
                     };
@@ -1201,7 +1217,26 @@ fn split_run_on(text: &str, span: SentenceSpan) -> Vec<SentenceSpan> {
     for k in 1..tokens.len() {
         let w = word(k);
         let next = word(k + 1);
-        let starts_sentence = matches!(w.as_str(), "okay" | "alright" | "ok")
+        // A question inside the run ("… can you tell me where it hurts") starts a sentence.
+        let starts_question = (QUESTION_AUX.contains(&w.as_str())
+            && matches!(next.as_str(), "you" | "your"))
+            || (QUESTION_WH.contains(&w.as_str())
+                && matches!(
+                    next.as_str(),
+                    "do" | "does"
+                        | "did"
+                        | "is"
+                        | "are"
+                        | "was"
+                        | "were"
+                        | "have"
+                        | "has"
+                        | "can"
+                        | "about"
+                        | "would"
+                ));
+        let starts_sentence = starts_question
+            || matches!(w.as_str(), "okay" | "alright" | "ok")
             || (matches!(w.as_str(), "so" | "and" | "but" | "now")
                 && SUBJECTS.contains(&next.as_str()));
         if starts_sentence && k - piece_start >= MIN_PIECE_WORDS {
@@ -1552,6 +1587,8 @@ impl Pronouns {
 
 /// Longer sentences come from unpunctuated speech run together; a reader cannot use them.
 const MAX_NOTE_SENTENCE_WORDS: usize = 60;
+/// Shorter ones are fragments of speech ("we will go ahead").
+const MIN_NOTE_SENTENCE_WORDS: usize = 4;
 
 /// False for sentences a clinician would not write in a note: questions without a question
 /// mark ("how about your bowel movements"), narration of the visit itself ("let's do your
@@ -1559,7 +1596,7 @@ const MAX_NOTE_SENTENCE_WORDS: usize = 60;
 /// diabetes") and run-ons.
 fn reads_as_note(text: &str) -> bool {
     let w: Vec<String> = words(text).into_iter().map(|w| w.lower).collect();
-    if w.len() > MAX_NOTE_SENTENCE_WORDS || w.is_empty() {
+    if w.len() > MAX_NOTE_SENTENCE_WORDS || w.len() < MIN_NOTE_SENTENCE_WORDS {
         return false;
     }
     let first = w[0].as_str();
@@ -1590,6 +1627,19 @@ fn reads_as_note(text: &str) -> bool {
         "i'm going to examine",
         "i'm going to take a look",
         "we're going to go over",
+        // The same after plain_phrasing ("let's" → "we will", "I'm going to" → "I will").
+        "we will talk",
+        "we will look",
+        "we will take a look",
+        "we will go over",
+        "we will go ahead",
+        "we will just",
+        "i will listen",
+        "i will take a look",
+        "i will examine",
+        "i will do a",
+        "i will have",
+        "i will put",
     ];
     let lower = w.join(" ");
     if NARRATION.iter().any(|n| lower.starts_with(n)) {
