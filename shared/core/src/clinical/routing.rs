@@ -232,6 +232,36 @@ fn conversation_scores(turns: &[(ParticipantRole, &str)]) -> [f64; SCORED.len()]
     scores
 }
 
+/// Evidence of one turn for the transcript sections SUBJECTIVE, OBJECTIVE and
+/// ASSESSMENT_AND_PLAN from the topic cues: per section, the best topic's cue score (no priors),
+/// never below zero. Feeds the per-turn section decoder.
+pub fn turn_section_evidence(text: &str, role: RoleKind) -> [f64; 3] {
+    let normalized = normalize(text);
+    let weight = if role == RoleKind::Clinician {
+        1.0
+    } else {
+        OTHER_SPEAKER_WEIGHT
+    };
+    let mut scores = [0.0f64; SCORED.len()];
+    for (topic, cue, cue_weight) in CUES {
+        if contains_phrase(&normalized, cue) {
+            scores[topic.index()] += weight * cue_weight;
+        }
+    }
+    let best = |section: TranscriptSection| {
+        SCORED
+            .iter()
+            .filter(|t| t.transcript_section() == section)
+            .map(|t| scores[t.index()])
+            .fold(0.0, f64::max)
+    };
+    [
+        best(TranscriptSection::Subjective),
+        best(TranscriptSection::Objective),
+        best(TranscriptSection::AssessmentAndPlan),
+    ]
+}
+
 /// The topic of one utterance on its own (no conversation context), or `None` when it carries
 /// no cue. Used to file note sentences under the finer history sections.
 pub fn utterance_topic(text: &str) -> Option<NoteTopic> {
