@@ -784,6 +784,21 @@ mod tests {
     }
 
     #[test]
+    fn turn_evidence_points_at_the_section_of_its_cues() {
+        let exam = turn_section_evidence(
+            "take a deep breath for me, does this hurt when i press",
+            RoleKind::Clinician,
+        );
+        assert!(exam[1] > exam[0] && exam[1] > exam[2], "{exam:?}");
+        let plan = turn_section_evidence(
+            "we will continue the metformin and i recommend a follow up appointment",
+            RoleKind::Clinician,
+        );
+        assert!(plan[2] > plan[1], "{plan:?}");
+        assert_eq!(turn_section_evidence("okay", RoleKind::Patient), [0.0; 3]);
+    }
+
+    #[test]
     fn descriptions_name_topics() {
         assert_eq!(
             topic_of_description("Known drug allergies"),
