@@ -17,8 +17,9 @@ use serde::Deserialize;
 use veriscribe_core::clinical::pipeline::{conversation_from_dialogue, ConversationSettings};
 use veriscribe_core::clinical::{insights, note};
 use veriscribe_core::formats::{
-    ClinicalDocumentationFile, Conversation, NoteTemplate, ParticipantDetails, ParticipantRole,
-    RoleKind, SectionDetails, TranscriptFile, TranscriptSection, TranscriptSegment,
+    ClinicalDocumentation, ClinicalDocumentationFile, Conversation, NoteSection, NoteTemplate,
+    ParticipantDetails, ParticipantRole, RoleKind, SectionDetails, TranscriptFile,
+    TranscriptSection, TranscriptSegment,
 };
 
 #[derive(Deserialize)]
@@ -66,6 +67,50 @@ fn section_rule(
         return TranscriptSection::Objective;
     }
     current.clone()
+}
+
+/// Plain text as a reader expects it: section headings in capitals, one item per line, history
+/// before examination and results, assessment and plan last. (A renderer in core is on its way;
+/// this one only serves the evaluation.)
+fn render_plain_text(doc: &ClinicalDocumentation) -> String {
+    use NoteSection as S;
+    const READING_ORDER: &[NoteSection] = &[
+        S::ChiefComplaint,
+        S::HistoryOfPresentIllness,
+        S::PastMedicalHistory,
+        S::PastFamilyHistory,
+        S::PastSocialHistory,
+        S::ReviewOfSystems,
+        S::PhysicalExamination,
+        S::DiagnosticTesting,
+        S::Assessment,
+        S::Plan,
+    ];
+    let rank = |name: &NoteSection| {
+        READING_ORDER
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or(READING_ORDER.len())
+    };
+    let mut sections: Vec<_> = doc.sections.iter().collect();
+    sections.sort_by_key(|s| rank(&s.section_name));
+    let mut out = String::new();
+    for section in sections {
+        let heading = match &section.section_name {
+            S::PastFamilyHistory => "FAMILY HISTORY".to_string(),
+            S::PastSocialHistory => "SOCIAL HISTORY".to_string(),
+            S::DiagnosticTesting => "RESULTS".to_string(),
+            other => other.as_str().replace('_', " "),
+        };
+        out.push_str(&heading);
+        out.push_str("\n\n");
+        for sentence in &section.summary {
+            out.push_str(sentence.summarized_segment.trim_start_matches("- "));
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.trim_end().to_string()
 }
 
 fn conversation_from(dialogue: &Dialogue) -> Conversation {
@@ -153,18 +198,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 conversation: conversation.clone(),
             })?,
         )?;
-        let mut rendered = String::new();
-        for section in &doc.sections {
-            rendered.push_str(&section.section_name.as_str().replace('_', " "));
-            rendered.push_str("\n\n");
-            let sentences: Vec<&str> = section
-                .summary
-                .iter()
-                .map(|s| s.summarized_segment.as_str())
-                .collect();
-            rendered.push_str(&sentences.join("\n"));
-            rendered.push_str("\n\n");
-        }
+        let rendered = render_plain_text(&doc);
         fs::write(
             dir.join("summary.json"),
             serde_json::to_string_pretty(&ClinicalDocumentationFile {

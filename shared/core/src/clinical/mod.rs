@@ -4,6 +4,7 @@
 //! `lexicon`, `insights`, `negation`, `note` and `coding` read it; `text` renders the results.
 
 pub mod coding;
+pub mod custom_template;
 pub mod dialogue;
 pub mod insights;
 pub mod lexicon;
@@ -11,6 +12,7 @@ pub mod negation;
 pub mod note;
 pub mod pipeline;
 pub mod roles;
+pub mod routing;
 pub mod sections;
 pub mod text;
 pub mod turns;

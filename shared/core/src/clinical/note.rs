@@ -5,9 +5,11 @@
 
 use std::collections::HashSet;
 
+use crate::clinical::custom_template::{CustomSection, CustomTemplate};
 use crate::clinical::insights;
 use crate::clinical::lexicon::words;
-use crate::clinical::negation::{answer_polarity, sentences, AnswerPolarity};
+use crate::clinical::negation::{answer_polarity, sentences, AnswerPolarity, SentenceSpan};
+use crate::clinical::routing::{utterance_topic, NoteTopic};
 use crate::formats::{
     ClinicalDocumentation, ClinicalInsight, Conversation, EntityCategory, EntityType, EvidenceLink,
     InsightTraitName, NoteSection, NoteSectionContent, NoteTemplate, RoleKind, SummarizedSentence,
@@ -86,6 +88,55 @@ pub fn build_documentation(
         sections,
         session_id: None,
     }
+}
+
+/// Builds the note for a custom template: its sections in the given order, each filled with the
+/// material of the note topic its header or instruction names (see
+/// [`crate::clinical::custom_template`]). Without custom sections, the base template's note.
+/// Section names are the headers in upper snake case ("Social history" → `SOCIAL_HISTORY`).
+pub fn build_custom_documentation(
+    conversation: &Conversation,
+    template: &CustomTemplate,
+) -> ClinicalDocumentation {
+    if template.sections.is_empty() {
+        return build_documentation(conversation, template.base);
+    }
+    let extracted;
+    let insights: &[ClinicalInsight] = if conversation.clinical_insights.is_empty() {
+        extracted = insights::extract(conversation);
+        &extracted
+    } else {
+        &conversation.clinical_insights
+    };
+    let material = Material::gather(conversation, insights);
+    let sections = template
+        .sections
+        .iter()
+        .filter_map(|section| {
+            let summary = section
+                .topic()
+                .map(|topic| material.for_topic(topic, section))
+                .unwrap_or_default();
+            (!summary.is_empty()).then(|| NoteSectionContent {
+                section_name: NoteSection::parse(&wire_name(&section.header)),
+                summary,
+            })
+        })
+        .collect();
+    ClinicalDocumentation {
+        sections,
+        session_id: None,
+    }
+}
+
+/// "Social history" → "SOCIAL_HISTORY".
+fn wire_name(header: &str) -> String {
+    header
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_uppercase)
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 /// One transcript sentence with what the note needs to know about it.
@@ -366,7 +417,10 @@ impl Material {
         let segments = &conversation.transcript_segments;
         let mut all: Vec<Sentence> = Vec::new();
         for (segment_index, segment) in segments.iter().enumerate() {
-            for span in sentences(&segment.content) {
+            for span in sentences(&segment.content)
+                .into_iter()
+                .flat_map(|span| split_run_on(&segment.content, span))
+            {
                 let raw: String = segment
                     .content
                     .chars()
@@ -383,7 +437,8 @@ impl Material {
                         })
                     })
                     .collect();
-                let is_question = span.is_question() && !is_tag_question(&raw);
+                let is_question = (span.is_question() && !is_tag_question(&raw))
+                    || (span.terminator.is_none() && has_question_form(&raw));
                 all.push(Sentence {
                     segment_index,
                     segment_id: &segment.segment_id,
@@ -396,6 +451,7 @@ impl Material {
             }
         }
 
+        let pronouns = Pronouns::infer(conversation);
         let mut m = Material {
             chief_complaint: chief_complaint(&all),
             ros: review_of_systems(conversation, &all),
@@ -409,20 +465,37 @@ impl Material {
             if s.is_question || s.has_any(ASSISTANT_CUES) {
                 continue;
             }
-            let Some(text) = clean_sentence(&s.raw, s.role) else {
+            let Some(text) = clean_sentence_as(&s.raw, s.role, pronouns) else {
                 continue;
             };
+            if !reads_as_note(&text) {
+                continue;
+            }
             let has_entity = !s.insights.is_empty();
             let ids = [s.segment_id];
             match (s.section, s.role) {
                 (TranscriptSection::Subjective, _) => {
+                    // The finer topic of the sentence (history, medications, allergies, …).
+                    let topic = utterance_topic(&s.raw);
                     let target = if s.has_trait(&InsightTraitName::PertainsToFamily)
                         || (s.has_any(FAMILY_CUES) && has_entity)
                     {
                         &mut m.family
                     } else if s.has_any(SOCIAL_CUES) && s.affirmed_conditions().is_empty() {
                         &mut m.social
-                    } else if s.has_trait(&InsightTraitName::PastHistory) || s.has_any(PAST_CUES) {
+                    } else if s.has_trait(&InsightTraitName::PastHistory)
+                        || s.has_any(PAST_CUES)
+                        || matches!(
+                            topic,
+                            Some(
+                                NoteTopic::PastMedicalHistory
+                                    | NoteTopic::PastSurgicalHistory
+                                    | NoteTopic::Medications
+                                    | NoteTopic::Allergies
+                                    | NoteTopic::Immunizations
+                            )
+                        )
+                    {
                         &mut m.pmh
                     } else if has_entity
                         && s.role == RoleKind::Patient
@@ -433,8 +506,15 @@ impl Material {
                     } else if has_entity || (s.role == RoleKind::Patient && s.has_any(SYMPTOM_CUES))
                     {
                         &mut m.hpi
+                    } else if topic == Some(NoteTopic::FamilyAndSocialHistory) {
+                        &mut m.social
                     } else {
                         continue;
+                    };
+                    let text = if s.role == RoleKind::Patient {
+                        as_reported(&text, pronouns)
+                    } else {
+                        text
                     };
                     target.push(summarized(text, &ids));
                 }
@@ -502,7 +582,7 @@ impl Material {
                         });
                         let sentence = match tied_problem {
                             Some((problem, problem_segment)) => summarized(
-                                format!("For the condition of {}: {}", capitalize(problem), text),
+                                format!("For {}: {}", problem.to_lowercase(), text),
                                 &[s.segment_id, problem_segment],
                             ),
                             None => summarized(text, &ids),
@@ -646,6 +726,49 @@ impl Material {
     }
 }
 
+impl Material {
+    /// The sentences of one note topic, for a custom template section.
+    fn for_topic(&self, topic: NoteTopic, section: &CustomSection) -> Vec<SummarizedSentence> {
+        use NoteTopic as T;
+        let mut out: Vec<SummarizedSentence> = match topic {
+            T::ChiefComplaint => self.chief_complaint.clone(),
+            T::PresentIllness | T::HospitalCourse => self.hpi.clone(),
+            T::ReviewOfSystems => self.ros.clone(),
+            T::PastMedicalHistory => self.pmh.clone(),
+            T::FamilyAndSocialHistory => {
+                let asks = format!("{} {}", section.header, section.instruction).to_lowercase();
+                let family = asks.contains("family");
+                let social = !family || asks.contains("social");
+                let mut both = Vec::new();
+                if family {
+                    both.extend(self.family.iter().cloned());
+                }
+                if social {
+                    both.extend(self.social.iter().cloned());
+                }
+                both
+            }
+            T::PhysicalExam => self.exam.clone(),
+            T::Imaging | T::Labs | T::Procedures => self.testing.clone(),
+            T::Assessment => self.assessment.clone(),
+            T::Plan | T::Disposition => self.plan.clone(),
+            // Narrower history topics: the history sentences that speak of them.
+            T::PastSurgicalHistory
+            | T::Medications
+            | T::Allergies
+            | T::Immunizations
+            | T::GynecologicHistory => [&self.hpi, &self.pmh, &self.social, &self.plan]
+                .into_iter()
+                .flatten()
+                .filter(|s| utterance_topic(&s.summarized_segment) == Some(topic))
+                .cloned()
+                .collect(),
+        };
+        dedupe(&mut out);
+        out
+    }
+}
+
 fn dedupe(list: &mut Vec<SummarizedSentence>) {
     let mut seen = HashSet::new();
     list.retain(|s| seen.insert(s.summarized_segment.to_lowercase()));
@@ -705,7 +828,12 @@ fn chief_complaint(all: &[Sentence]) -> Vec<SummarizedSentence> {
             }
             let reason = reason.join(" ");
             if content_word_count(&reason) >= 1 && !reason.starts_with("you") {
-                let text = format!("{}.", capitalize(&third_person_possessives(&reason)));
+                // "my knee pain" → "Knee pain.": a chief complaint is a noun phrase.
+                let reason = ["my ", "your ", "My ", "Your "]
+                    .iter()
+                    .find_map(|p| reason.strip_prefix(p))
+                    .unwrap_or(&reason);
+                let text = format!("{}.", capitalize(&third_person_possessives(reason)));
                 return vec![summarized(text, &[s.segment_id])];
             }
         }
@@ -953,6 +1081,64 @@ const KNOWN_VERBS: &[&str] = &[
     "own",
 ];
 
+/// Verbs that follow a subject "you" but are not conjugated ("you can", "you should").
+const AUXILIARIES: &[&str] = &[
+    "can",
+    "could",
+    "will",
+    "would",
+    "should",
+    "might",
+    "may",
+    "must",
+    "had",
+    "did",
+    "didn't",
+    "can't",
+    "won't",
+    "wouldn't",
+    "shouldn't",
+    "couldn't",
+    "was",
+    "is",
+    "need",
+    "needs",
+];
+/// Words after which "you" starts a clause, i.e. is a subject.
+const CLAUSE_OPENERS: &[&str] = &[
+    "and",
+    "but",
+    "so",
+    "that",
+    "if",
+    "when",
+    "because",
+    "since",
+    "as",
+    "or",
+    "until",
+    "before",
+    "after",
+    "then",
+    "while",
+    "where",
+    "think",
+    "know",
+    "guess",
+    "hope",
+    "sure",
+    "once",
+    "unless",
+    "whether",
+    "like",
+    "said",
+    "mentioned",
+    "how",
+    "what",
+    "why",
+    "cause",
+];
+
 fn third_person(verb: &str) -> String {
     match verb {
         "am" | "are" | "'m" | "'re" => "is".into(),
@@ -988,11 +1174,494 @@ fn third_person_possessives(text: &str) -> String {
         .join(" ")
 }
 
+/// Unpunctuated speech (some transcribers write none) arrives as one "sentence" per turn.
+/// Such a span is cut where spoken sentences usually start: at "okay" / "alright", and before
+/// "so" or "and" / "but" followed by a subject ("so i think", "and we'll"). Pieces keep their
+/// character offsets, so insights still line up.
+fn split_run_on(text: &str, span: SentenceSpan) -> Vec<SentenceSpan> {
+    const MIN_RUN_ON_WORDS: usize = 20;
+    const MIN_PIECE_WORDS: usize = 4;
+    let chars: Vec<char> = text.chars().collect();
+    // Word boundaries inside the span: (start, end) char offsets.
+    let mut tokens: Vec<(usize, usize)> = Vec::new();
+    let mut i = span.start;
+    while i < span.end {
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < span.end && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        tokens.push((start, i));
+    }
+    if span.terminator.is_some() || tokens.len() < MIN_RUN_ON_WORDS {
+        return vec![span];
+    }
+    let word = |k: usize| -> String {
+        tokens.get(k).map_or(String::new(), |(a, b)| {
+            chars[*a..*b]
+                .iter()
+                .filter(|c| c.is_alphanumeric() || **c == '\'')
+                .flat_map(|c| c.to_lowercase())
+                .collect()
+        })
+    };
+    const SUBJECTS: &[&str] = &[
+        "i", "i'm", "i've", "i'll", "i'd", "we", "we're", "we'll", "you", "you're", "he", "she",
+        "it's", "let's", "there's", "your", "my", "the", "that's",
+    ];
+    let mut pieces = Vec::new();
+    let mut piece_start = 0;
+    for k in 1..tokens.len() {
+        let w = word(k);
+        let next = word(k + 1);
+        // A question inside the run ("… can you tell me where it hurts") starts a sentence.
+        let starts_question = (QUESTION_AUX.contains(&w.as_str())
+            && matches!(next.as_str(), "you" | "your"))
+            || (QUESTION_WH.contains(&w.as_str())
+                && matches!(
+                    next.as_str(),
+                    "do" | "does"
+                        | "did"
+                        | "is"
+                        | "are"
+                        | "was"
+                        | "were"
+                        | "have"
+                        | "has"
+                        | "can"
+                        | "about"
+                        | "would"
+                ));
+        let starts_sentence = starts_question
+            || matches!(w.as_str(), "okay" | "alright" | "ok")
+            || (matches!(w.as_str(), "so" | "and" | "but" | "now")
+                && SUBJECTS.contains(&next.as_str()));
+        if starts_sentence && k - piece_start >= MIN_PIECE_WORDS {
+            pieces.push((piece_start, k));
+            piece_start = k;
+        }
+    }
+    pieces.push((piece_start, tokens.len()));
+    pieces
+        .into_iter()
+        .map(|(a, b)| SentenceSpan {
+            start: tokens[a].0,
+            end: tokens[b - 1].1,
+            terminator: None,
+        })
+        .collect()
+}
+
+/// A question by its opening words, for speech written without question marks.
+fn has_question_form(raw: &str) -> bool {
+    let w: Vec<String> = words(raw).into_iter().map(|w| w.lower).collect();
+    let skip = w
+        .iter()
+        .take_while(|x| {
+            matches!(
+                x.as_str(),
+                "okay" | "ok" | "alright" | "so" | "and" | "um" | "uh" | "now"
+            )
+        })
+        .count();
+    let first = w.get(skip).map(String::as_str).unwrap_or("");
+    let second = w.get(skip + 1).map(String::as_str).unwrap_or("");
+    QUESTION_WH.contains(&first)
+        || (QUESTION_AUX.contains(&first) && QUESTION_SUBJECTS.contains(&second))
+        || first == "any"
+}
+
+const QUESTION_WH: &[&str] = &["how", "what", "when", "where", "why", "which", "who"];
+const QUESTION_AUX: &[&str] = &[
+    "do", "does", "did", "is", "are", "was", "were", "have", "has", "can", "could", "would",
+    "will", "any",
+];
+const QUESTION_SUBJECTS: &[&str] = &[
+    "the", "he", "she", "you", "they", "it", "there", "your", "their", "his", "her", "anyone",
+];
+
+/// Spoken phrasing a note does not use: hedges and fillers dropped ("kind of", "just",
+/// "go ahead and"), intentions stated plainly ("I'm going to order" → "I will order",
+/// "let's" → "we will"). Whole words, any case.
+fn plain_phrasing(text: &str) -> String {
+    const REWRITES: &[(&str, &str)] = &[
+        ("go ahead and ", ""),
+        ("kind of ", ""),
+        ("sort of ", ""),
+        ("kinda ", ""),
+        ("just ", ""),
+        ("really ", ""),
+        ("actually ", ""),
+        ("basically ", ""),
+        ("i'm going to ", "I will "),
+        ("i am going to ", "I will "),
+        ("we're going to ", "we will "),
+        ("we are going to ", "we will "),
+        ("let's ", "we will "),
+    ];
+    let mut out = format!(" {text}");
+    for (from, to) in REWRITES {
+        let mut lowered = out.to_lowercase();
+        let needle = format!(" {from}");
+        // Lower-casing can change byte lengths only outside ASCII; skip such text.
+        if lowered.len() != out.len() {
+            break;
+        }
+        while let Some(at) = lowered.find(&needle) {
+            out.replace_range(at + 1..at + needle.len(), to);
+            lowered = out.to_lowercase();
+        }
+    }
+    out.trim_start().to_string()
+}
+
+/// Spoken numbers as digits, as notes write them: "twenty milligrams" → "20 mg", "two out of
+/// six" → "2 out of 6", "one twenty over eighty" → "120 over 80", "six point seven" → "6.7",
+/// "nineteen ninety two" → "1992". A lone "one" stays a word unless a unit follows ("the other
+/// one").
+fn digits_for_number_words(text: &str) -> String {
+    const UNITS: &[&str] = &[
+        "mg",
+        "milligram",
+        "milligrams",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "time",
+        "times",
+        "tablet",
+        "tablets",
+        "pill",
+        "pills",
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "dose",
+        "doses",
+        "episode",
+        "episodes",
+        "pound",
+        "pounds",
+        "mile",
+        "miles",
+        "cup",
+        "cups",
+        "glass",
+        "glasses",
+        "drink",
+        "drinks",
+        "pack",
+        "packs",
+        "percent",
+    ];
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    let numbers = SpokenNumbers { tokens: &tokens };
+    let mut out: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        if let Some((value, end)) = numbers.parse(i) {
+            let lone_one = value == "1" && end == i + 1;
+            let unit_follows = tokens
+                .get(end)
+                .is_some_and(|t| UNITS.contains(&spoken_word(t).as_str()));
+            if !lone_one || unit_follows {
+                let last = tokens[end - 1];
+                let trailing = &last[last.trim_end_matches(SENTENCE_PUNCTUATION).len()..];
+                out.push(format!("{value}{trailing}"));
+                i = end;
+                continue;
+            }
+        }
+        let w = spoken_word(tokens[i]);
+        if w == "milligrams" || w == "milligram" {
+            out.push(format!("mg{}", &tokens[i][w.len()..]));
+        } else {
+            out.push(tokens[i].to_string());
+        }
+        i += 1;
+    }
+    out.join(" ")
+}
+
+const SENTENCE_PUNCTUATION: [char; 6] = [',', '.', ';', ':', '?', '!'];
+
+fn spoken_word(token: &str) -> String {
+    token.trim_end_matches(SENTENCE_PUNCTUATION).to_lowercase()
+}
+
+/// A parser over whitespace tokens for [`digits_for_number_words`]. A number never runs past
+/// a token that ends with punctuation.
+struct SpokenNumbers<'a> {
+    tokens: &'a [&'a str],
+}
+
+impl SpokenNumbers<'_> {
+    const ONES: [&'static str; 20] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const TENS: [&'static str; 10] = [
+        "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+
+    fn word(&self, at: usize) -> Option<String> {
+        self.tokens.get(at).map(|t| spoken_word(t))
+    }
+
+    /// Whether the number may continue after token `at`.
+    fn continues(&self, at: usize) -> bool {
+        !self.tokens[at].ends_with(SENTENCE_PUNCTUATION)
+    }
+
+    /// 0–99 from "seven", "seventeen", "seventy", "seventy seven"; the end index.
+    fn below_hundred(&self, at: usize) -> Option<(u32, usize)> {
+        let w = self.word(at)?;
+        if let Some(t) = Self::TENS.iter().position(|x| !x.is_empty() && *x == w) {
+            let tens = t as u32 * 10;
+            let ones = self
+                .continues(at)
+                .then(|| self.word(at + 1))
+                .flatten()
+                .and_then(|n| Self::ONES[1..10].iter().position(|x| *x == n));
+            return Some(match ones {
+                Some(o) => (tens + o as u32 + 1, at + 2),
+                None => (tens, at + 1),
+            });
+        }
+        let o = Self::ONES.iter().position(|x| *x == w)?;
+        Some((o as u32, at + 1))
+    }
+
+    /// The number starting at `at` as digits, and the index after it.
+    fn parse(&self, at: usize) -> Option<(String, usize)> {
+        let (mut value, mut end) = self.below_hundred(at)?;
+        if self.continues(end - 1) {
+            match self.word(end).as_deref() {
+                Some(scale @ ("hundred" | "thousand")) => {
+                    value *= if scale == "hundred" { 100 } else { 1000 };
+                    end += 1;
+                    let mut next = end;
+                    if self.continues(end - 1) && self.word(next).as_deref() == Some("and") {
+                        next += 1;
+                    }
+                    if self.continues(next - 1) {
+                        if let Some((rest, rest_end)) = self.below_hundred(next) {
+                            value += rest;
+                            end = rest_end;
+                        }
+                    }
+                }
+                // "one twenty" (a blood pressure), "nineteen ninety two" (a year).
+                Some(_) if (1..100).contains(&value) => {
+                    if let Some((rest, rest_end)) =
+                        self.below_hundred(end).filter(|(rest, _)| *rest >= 10)
+                    {
+                        value = value * 100 + rest;
+                        end = rest_end;
+                    }
+                }
+                _ => {}
+            }
+        }
+        // "six point seven" → 6.7
+        let mut digits = value.to_string();
+        if self.continues(end - 1) && self.word(end).as_deref() == Some("point") {
+            let mut decimals = String::new();
+            let mut k = end + 1;
+            while let Some(d) = self
+                .word(k)
+                .and_then(|w| Self::ONES[..10].iter().position(|x| *x == w))
+            {
+                decimals.push_str(&d.to_string());
+                k += 1;
+                if !self.continues(k - 1) {
+                    break;
+                }
+            }
+            if !decimals.is_empty() {
+                digits = format!("{digits}.{decimals}");
+                end = k;
+            }
+        }
+        Some((digits, end))
+    }
+}
+
+/// "He has had knee pain for 2 weeks." from the patient becomes "He reports that he has had
+/// knee pain for 2 weeks.": history told by the patient is attributed, as notes do.
+fn as_reported(text: &str, pronouns: Pronouns) -> String {
+    let subject = capitalize(pronouns.subject);
+    match text.strip_prefix(&format!("{subject} ")) {
+        Some(rest) if !rest.starts_with("reports") => {
+            format!("{subject} reports that {} {rest}", pronouns.subject)
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// How the note refers to the patient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pronouns {
+    subject: &'static str,
+    object: &'static str,
+    possessive: &'static str,
+    reflexive: &'static str,
+}
+
+impl Pronouns {
+    const NEUTRAL: Pronouns = Pronouns {
+        subject: "the patient",
+        object: "them",
+        possessive: "their",
+        reflexive: "themselves",
+    };
+    const MALE: Pronouns = Pronouns {
+        subject: "he",
+        object: "him",
+        possessive: "his",
+        reflexive: "himself",
+    };
+    const FEMALE: Pronouns = Pronouns {
+        subject: "she",
+        object: "her",
+        possessive: "her",
+        reflexive: "herself",
+    };
+
+    /// He or she when the clinician's words make it clear ("62-year-old male", "Mrs. Smith",
+    /// "she has been…" to a colleague or the recorder); the neutral form otherwise. Pronouns in
+    /// the clinician's speech may point at relatives, so they count less than terms of address
+    /// and need a clear majority.
+    fn infer(conversation: &Conversation) -> Pronouns {
+        let (mut male, mut female) = (0.0, 0.0);
+        for segment in &conversation.transcript_segments {
+            if segment.participant_details.participant_role.kind != RoleKind::Clinician {
+                continue;
+            }
+            for w in words(&segment.content) {
+                match w.lower.as_str() {
+                    "male" | "mr" | "sir" | "gentleman" => male += 3.0,
+                    "female" | "mrs" | "ms" | "miss" | "ma'am" | "lady" => female += 3.0,
+                    "he" | "he's" | "his" | "him" => male += 1.0,
+                    "she" | "she's" | "her" | "hers" => female += 1.0,
+                    _ => {}
+                }
+            }
+        }
+        if male >= 3.0 && male >= 2.0 * female {
+            Pronouns::MALE
+        } else if female >= 3.0 && female >= 2.0 * male {
+            Pronouns::FEMALE
+        } else {
+            Pronouns::NEUTRAL
+        }
+    }
+}
+
+/// Longer sentences come from unpunctuated speech run together; a reader cannot use them.
+const MAX_NOTE_SENTENCE_WORDS: usize = 60;
+/// Shorter ones are fragments of speech ("we will go ahead").
+const MIN_NOTE_SENTENCE_WORDS: usize = 4;
+
+/// False for sentences a clinician would not write in a note: questions without a question
+/// mark ("how about your bowel movements"), narration of the visit itself ("let's do your
+/// exam", "please use my template"), problem announcements ("for your first problem, your
+/// diabetes") and run-ons.
+fn reads_as_note(text: &str) -> bool {
+    let w: Vec<String> = words(text).into_iter().map(|w| w.lower).collect();
+    if w.len() > MAX_NOTE_SENTENCE_WORDS || w.len() < MIN_NOTE_SENTENCE_WORDS {
+        return false;
+    }
+    let first = w[0].as_str();
+    let second = w.get(1).map(String::as_str).unwrap_or("");
+    if QUESTION_WH.contains(&first)
+        || (QUESTION_AUX.contains(&first) && QUESTION_SUBJECTS.contains(&second))
+    {
+        return false;
+    }
+    const NARRATION: &[&str] = &[
+        "tell me",
+        "let me",
+        "lem me",
+        "let's do",
+        "let's look",
+        "let's take",
+        "let's talk",
+        "let's go ahead and look",
+        "let's go over",
+        "let's just go ahead and",
+        "please use",
+        "use my",
+        "i'd like to do",
+        "i want to do",
+        "i'm going to do",
+        "i'm just going to",
+        "i'm going to listen",
+        "i'm going to examine",
+        "i'm going to take a look",
+        "we're going to go over",
+        // The same after plain_phrasing ("let's" → "we will", "I'm going to" → "I will").
+        "we will talk",
+        "we will look",
+        "we will take a look",
+        "we will go over",
+        "we will go ahead",
+        "we will just",
+        "i will listen",
+        "i will take a look",
+        "i will examine",
+        "i will do a",
+        "i will have",
+        "i will put",
+    ];
+    let lower = w.join(" ");
+    if NARRATION.iter().any(|n| lower.starts_with(n)) {
+        return false;
+    }
+    // "For your first problem, your diabetes." announces a topic; the problem list has it.
+    let announces_problem = first == "for" && w.len() <= 8 && w.iter().any(|x| x == "problem");
+    !announces_problem
+}
+
 /// Turns one transcript sentence into a note sentence: fillers, false starts and stutters
 /// removed; the speaker's first person (patient) or second person (clinician speaking to the
 /// patient) rewritten to "the patient". Returns `None` when nothing clinical is left.
+#[cfg(test)]
 fn clean_sentence(raw: &str, role: RoleKind) -> Option<String> {
-    let detok = detokenize(raw);
+    clean_sentence_as(raw, role, Pronouns::NEUTRAL)
+}
+
+/// [`clean_sentence`] with the patient's pronouns (he/she when the visit makes it clear, else
+/// "the patient"/"their").
+fn clean_sentence_as(raw: &str, role: RoleKind, pronouns: Pronouns) -> Option<String> {
+    let detok = plain_phrasing(&detokenize(raw));
     let mut tokens: Vec<String> = Vec::new();
     let source: Vec<&str> = detok.split_whitespace().collect();
     let mut i = 0;
@@ -1075,21 +1744,23 @@ fn clean_sentence(raw: &str, role: RoleKind) -> Option<String> {
             .collect();
         let replaced: Option<String> = match (role, word.as_str()) {
             (RoleKind::Patient, "i'm") | (RoleKind::Clinician, "you're") => {
-                Some("the patient is".into())
+                Some(format!("{} is", pronouns.subject))
             }
             (RoleKind::Patient, "i've") | (RoleKind::Clinician, "you've") => {
-                Some("the patient has".into())
+                Some(format!("{} has", pronouns.subject))
             }
             (RoleKind::Patient, "i'd") | (RoleKind::Clinician, "you'd") => {
-                Some("the patient would".into())
+                Some(format!("{} would", pronouns.subject))
             }
             (RoleKind::Patient, "i'll") | (RoleKind::Clinician, "you'll") => {
-                Some("the patient will".into())
+                Some(format!("{} will", pronouns.subject))
             }
-            (RoleKind::Patient, "my") | (RoleKind::Clinician, "your") => Some("their".into()),
-            (RoleKind::Patient, "me") => Some("them".into()),
+            (RoleKind::Patient, "my") | (RoleKind::Clinician, "your") => {
+                Some(pronouns.possessive.into())
+            }
+            (RoleKind::Patient, "me") => Some(pronouns.object.into()),
             (RoleKind::Patient, "myself") | (RoleKind::Clinician, "yourself") => {
-                Some("themselves".into())
+                Some(pronouns.reflexive.into())
             }
             (RoleKind::Clinician, "i") => Some("I".into()),
             (_, w) if subject_pronouns.contains(&w) => {
@@ -1110,7 +1781,7 @@ fn clean_sentence(raw: &str, role: RoleKind) -> Option<String> {
                                 .chars()
                                 .skip(verb_token.chars().count().min(verb.chars().count()))
                                 .collect();
-                            let mut pieces = vec!["the patient".to_string()];
+                            let mut pieces = vec![pronouns.subject.to_string()];
                             pieces.extend(tokens[i + 1..j].iter().cloned());
                             pieces.push(format!("{conjugated}{verb_trailing}"));
                             out.push(pieces.join(" "));
@@ -1119,7 +1790,18 @@ fn clean_sentence(raw: &str, role: RoleKind) -> Option<String> {
                         }
                     }
                 }
-                Some("the patient".into())
+                // "we put you on lisinopril": an object; "the patient" reads well for both.
+                let object = i > 0
+                    && !tokens
+                        .get(j)
+                        .is_some_and(|t| AUXILIARIES.contains(&bare_word(t).as_str()))
+                    && !tokens[i - 1].ends_with(',')
+                    && !CLAUSE_OPENERS.contains(&bare_word(&tokens[i - 1]).as_str());
+                if object && pronouns != Pronouns::NEUTRAL {
+                    Some(pronouns.object.into())
+                } else {
+                    Some(pronouns.subject.into())
+                }
             }
             _ => None,
         };
@@ -1130,7 +1812,7 @@ fn clean_sentence(raw: &str, role: RoleKind) -> Option<String> {
         i += 1;
     }
 
-    let mut text = out.join(" ");
+    let mut text = digits_for_number_words(&out.join(" "));
     text = text.replace(" ,", ",").replace(",,", ",");
     let text = text
         .trim()
@@ -1239,7 +1921,8 @@ mod tests {
                     .map(|l| c.segment(&l.segment_id).unwrap().content.as_str())
                     .collect::<Vec<_>>()
                     .join(" ");
-                let cited_numbers = numbers(&cited);
+                // Spoken numbers in the transcript count in digits ("three weeks" → 3).
+                let cited_numbers = numbers(&digits_for_number_words(&cited));
                 for n in numbers(&s.summarized_segment) {
                     assert!(cited_numbers.contains(&n), "{n} not in {cited:?}");
                 }
@@ -1300,8 +1983,7 @@ mod tests {
             .find(|s| s.summarized_segment.contains("40 mg"))
             .expect("lisinopril plan");
         assert!(
-            item.summarized_segment
-                .starts_with("For the condition of Hypertension:"),
+            item.summarized_segment.starts_with("For hypertension:"),
             "{}",
             item.summarized_segment
         );
@@ -1328,7 +2010,7 @@ mod tests {
     fn chief_complaint_from_reason_for_visit() {
         let doc = build_documentation(&visit(), NoteTemplate::HistoryAndPhysical);
         let cc = section(&doc, NoteSection::ChiefComplaint).expect("cc");
-        assert_eq!(cc.summary[0].summarized_segment, "Their blood pressure.");
+        assert_eq!(cc.summary[0].summarized_segment, "Blood pressure.");
     }
 
     #[test]
@@ -1386,6 +2068,135 @@ mod tests {
             validate_evidence(&doc, &c),
             Err(EvidenceError::Unlinked { .. })
         ));
+    }
+
+    #[test]
+    fn custom_template_sections_collect_their_topics() {
+        let template = crate::clinical::custom_template::parse_custom_template(
+            "base_template: HISTORY_AND_PHYSICAL\nsections:\n  - header: Social history\n    instruction: smoking and alcohol\n  - header: Exam findings\n  - header: Goals of care\n    instruction: xyzzy\n",
+        )
+        .unwrap();
+        let conversation = visit();
+        let doc = build_custom_documentation(&conversation, &template);
+        validate_evidence(&doc, &conversation).unwrap();
+        let names: Vec<&str> = doc
+            .sections
+            .iter()
+            .map(|s| s.section_name.as_str())
+            .collect();
+        assert_eq!(names, ["SOCIAL_HISTORY", "EXAM_FINDINGS"]);
+        assert!(doc.sections[0].summary[0]
+            .summarized_segment
+            .contains("wine"));
+        assert!(doc.sections[1].summary[0]
+            .summarized_segment
+            .contains("150 over 95"));
+    }
+
+    #[test]
+    fn spoken_numbers_become_digits() {
+        assert_eq!(
+            digits_for_number_words("twenty milligrams twice a day, two out of six"),
+            "20 mg twice a day, 2 out of 6"
+        );
+        assert_eq!(
+            digits_for_number_words("pressure one twenty two over seventy. a1c six point seven"),
+            "pressure 122 over 70. a1c 6.7"
+        );
+        assert_eq!(
+            digits_for_number_words("in nineteen ninety two, one hundred and five"),
+            "in 1992, 105"
+        );
+        // A lone "one" is a pronoun unless a unit follows; a comma ends a number.
+        assert_eq!(
+            digits_for_number_words("the other one, one day, three, four"),
+            "the other one, 1 day, 3, 4"
+        );
+    }
+
+    #[test]
+    fn spoken_phrasing_is_made_plain() {
+        assert_eq!(
+            plain_phrasing("So I'm going to go ahead and order an x-ray, let's just see"),
+            "So I will order an x-ray, we will see"
+        );
+    }
+
+    #[test]
+    fn unpunctuated_turns_are_split_into_sentences() {
+        let text = "i have had this pain for about two weeks now okay so i think it started after \
+                    i went running and it has been getting worse since then";
+        let pieces: Vec<String> = split_run_on(
+            text,
+            SentenceSpan {
+                start: 0,
+                end: text.chars().count(),
+                terminator: None,
+            },
+        )
+        .iter()
+        .map(|s| text[s.start..s.end].to_string())
+        .collect();
+        assert_eq!(
+            pieces,
+            [
+                "i have had this pain for about two weeks now",
+                "okay so i think it started after i went running and it has been getting worse since then"
+            ]
+        );
+        assert!(has_question_form("okay so do you have any fever"));
+        assert!(!has_question_form("so i think it is a sprain"));
+    }
+
+    #[test]
+    fn the_patient_is_he_or_she_when_the_visit_says_so() {
+        let male = conversation(vec![
+            seg(
+                "0",
+                C,
+                TS::Other,
+                "Good morning, Mr. Jones. He is a 62-year-old male.",
+            ),
+            seg("1", P, TS::Subjective, "My knee hurts and I can't sleep."),
+            seg(
+                "2",
+                C,
+                TS::AssessmentAndPlan,
+                "I will see you in two weeks.",
+            ),
+        ]);
+        let pronouns = Pronouns::infer(&male);
+        assert_eq!(pronouns, Pronouns::MALE);
+        assert_eq!(
+            clean_sentence_as(
+                "My knee hurts and I can't sleep.",
+                RoleKind::Patient,
+                pronouns
+            ),
+            Some("His knee hurts and he can't sleep.".into())
+        );
+        assert_eq!(
+            clean_sentence_as(
+                "I will see you in two weeks.",
+                RoleKind::Clinician,
+                pronouns
+            ),
+            Some("I will see him in 2 weeks.".into())
+        );
+        assert_eq!(Pronouns::infer(&visit()), Pronouns::NEUTRAL);
+        assert_eq!(
+            as_reported("He has had knee pain.", pronouns),
+            "He reports that he has had knee pain."
+        );
+    }
+
+    #[test]
+    fn questions_and_visit_narration_are_not_note_sentences() {
+        assert!(!reads_as_note("How about his bowel movements."));
+        assert!(!reads_as_note("Do you have any fever."));
+        assert!(!reads_as_note("Let's do his exam."));
+        assert!(!reads_as_note("For his first problem, his diabetes."));
+        assert!(reads_as_note("His lungs are clear to auscultation."));
     }
 
     #[test]

@@ -15,7 +15,11 @@
 //!   question before it, and a lone cue word cannot flip one turn out of a run.
 //! - A visit starts in `OTHER` or `SUBJECTIVE`, rarely in the exam or the plan.
 
+use crate::clinical::routing::turn_section_evidence;
 use crate::formats::{ParticipantRole, RoleKind, TranscriptSection};
+
+/// Weight of [`turn_section_evidence`] next to this module's own cues.
+const TOPIC_EVIDENCE_WEIGHT: f64 = 0.6;
 
 const SECTIONS: [TranscriptSection; 4] = [
     TranscriptSection::Other,
@@ -108,6 +112,12 @@ pub fn section_cues(text: &str, speaker: RoleKind) -> [f64; 4] {
             }
         }
     }
+    // The note-topic cues (history, exam, results, assessment and plan vocabulary), scaled
+    // down: they were fitted on whole conversations, not single turns.
+    let topic = turn_section_evidence(&text, speaker);
+    scores[SUBJECTIVE] += TOPIC_EVIDENCE_WEIGHT * topic[0];
+    scores[OBJECTIVE] += TOPIC_EVIDENCE_WEIGHT * topic[1];
+    scores[PLAN] += TOPIC_EVIDENCE_WEIGHT * topic[2];
     if speaker == RoleKind::Patient {
         scores[SUBJECTIVE] *= 1.5;
         scores[OBJECTIVE] *= 0.5;

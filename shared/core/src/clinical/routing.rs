@@ -1,0 +1,818 @@
+//! Finer topic routing: which note section a stretch of conversation belongs to.
+//!
+//! Transcript sections (`SUBJECTIVE`, `OBJECTIVE`, `ASSESSMENT_AND_PLAN`) are too coarse to fill a
+//! History & Physical, so a conversation (or a run of turns) is also routed to one of the topics
+//! a clinician's note is built from: chief complaint, present illness, review of systems, past
+//! medical and surgical history, medications, allergies, family and social history, exam,
+//! results, assessment and plan.
+//!
+//! Model: a linear score per topic over cue phrases (clinical vocabulary and question forms such
+//! as "any allergies", "do you smoke", "take a deep breath"). Clinician turns count fully (the
+//! question names the topic), other speakers' turns for less, and the first clinician turn
+//! double. Two structural features: a "no" answer to an "any …?" question (a review-of-systems
+//! pattern) and the length of the conversation (present-illness narratives run long; a short
+//! one about the presenting problem is the chief complaint). The cue list is hand-written; the
+//! weights started hand-set and were refitted with an averaged perceptron on four fifths of the
+//! MTS-Dialog dev snippets (rows whose index % 5 != 0); `examples/section_eval.rs` reports the
+//! held-out fifth separately.
+
+use crate::formats::{ParticipantRole, RoleKind, TranscriptSection};
+
+/// A note topic, finer than a transcript section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NoteTopic {
+    ChiefComplaint,
+    PresentIllness,
+    ReviewOfSystems,
+    PastMedicalHistory,
+    PastSurgicalHistory,
+    Medications,
+    Allergies,
+    FamilyAndSocialHistory,
+    Immunizations,
+    GynecologicHistory,
+    PhysicalExam,
+    Imaging,
+    Labs,
+    Procedures,
+    Assessment,
+    Plan,
+    Disposition,
+    HospitalCourse,
+}
+
+use NoteTopic::*;
+
+/// Topics that carry cue weights (the chief complaint is derived from the present illness).
+const SCORED: [NoteTopic; 17] = [
+    PresentIllness,
+    ReviewOfSystems,
+    PastMedicalHistory,
+    PastSurgicalHistory,
+    Medications,
+    Allergies,
+    FamilyAndSocialHistory,
+    Immunizations,
+    GynecologicHistory,
+    PhysicalExam,
+    Imaging,
+    Labs,
+    Procedures,
+    Assessment,
+    Plan,
+    Disposition,
+    HospitalCourse,
+];
+
+impl NoteTopic {
+    pub const ALL: [NoteTopic; 18] = [
+        ChiefComplaint,
+        PresentIllness,
+        ReviewOfSystems,
+        PastMedicalHistory,
+        PastSurgicalHistory,
+        Medications,
+        Allergies,
+        FamilyAndSocialHistory,
+        Immunizations,
+        GynecologicHistory,
+        PhysicalExam,
+        Imaging,
+        Labs,
+        Procedures,
+        Assessment,
+        Plan,
+        Disposition,
+        HospitalCourse,
+    ];
+
+    /// The transcript section a topic belongs to.
+    pub fn transcript_section(self) -> TranscriptSection {
+        match self {
+            PhysicalExam | Imaging | Labs | Procedures => TranscriptSection::Objective,
+            Assessment | Plan | Disposition | HospitalCourse => {
+                TranscriptSection::AssessmentAndPlan
+            }
+            _ => TranscriptSection::Subjective,
+        }
+    }
+
+    /// The MTS-Dialog section header this topic corresponds to (used by the evaluation).
+    pub fn mts_header(self) -> &'static str {
+        match self {
+            ChiefComplaint => "CC",
+            PresentIllness => "GENHX",
+            ReviewOfSystems => "ROS",
+            PastMedicalHistory => "PASTMEDICALHX",
+            PastSurgicalHistory => "PASTSURGICAL",
+            Medications => "MEDICATIONS",
+            Allergies => "ALLERGY",
+            FamilyAndSocialHistory => "FAM/SOCHX",
+            Immunizations => "IMMUNIZATIONS",
+            GynecologicHistory => "GYNHX",
+            PhysicalExam => "EXAM",
+            Imaging => "IMAGING",
+            Labs => "LABS",
+            Procedures => "PROCEDURES",
+            Assessment => "ASSESSMENT",
+            Plan => "PLAN",
+            Disposition => "DISPOSITION",
+            HospitalCourse => "EDCOURSE",
+        }
+    }
+
+    fn index(self) -> usize {
+        SCORED.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// The outcome of routing one conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routing {
+    pub topic: NoteTopic,
+    /// The transcript section of the conversation as a whole. Decided from the best topic score
+    /// per section with a small bonus for the rarer sections, because a missed exam or plan
+    /// costs the note more than a history turn filed under the exam.
+    pub section: TranscriptSection,
+}
+
+/// A present-illness conversation this short is the chief complaint.
+const CHIEF_COMPLAINT_MAX_TURNS: usize = 6;
+/// Present-illness score per turn beyond this many.
+const LONG_AFTER_TURNS: usize = 8;
+const LONG_WEIGHT: f64 = 0.74;
+/// Review-of-systems score per "no" answer to an "any …?" question.
+const NEGATIVE_ANSWER_WEIGHT: f64 = 1.03;
+const OTHER_SPEAKER_WEIGHT: f64 = 0.7;
+const FIRST_CLINICIAN_WEIGHT: f64 = 2.0;
+const OBJECTIVE_BONUS: f64 = 0.5;
+const ASSESSMENT_AND_PLAN_BONUS: f64 = 0.2;
+
+/// Routes a whole conversation (`turns[i]` = role and text of turn `i`) to one topic.
+pub fn route_conversation(turns: &[(ParticipantRole, &str)]) -> Routing {
+    let scores = conversation_scores(turns);
+    let best = best_topic(&scores);
+    let topic = if best == PresentIllness && turns.len() <= CHIEF_COMPLAINT_MAX_TURNS {
+        ChiefComplaint
+    } else {
+        best
+    };
+    let section_score = |section: TranscriptSection, bonus: f64| {
+        SCORED
+            .iter()
+            .filter(|t| t.transcript_section() == section)
+            .map(|t| scores[t.index()])
+            .fold(f64::NEG_INFINITY, f64::max)
+            + bonus
+    };
+    let candidates = [
+        (
+            section_score(TranscriptSection::Subjective, 0.0),
+            TranscriptSection::Subjective,
+        ),
+        (
+            section_score(TranscriptSection::Objective, OBJECTIVE_BONUS),
+            TranscriptSection::Objective,
+        ),
+        (
+            section_score(
+                TranscriptSection::AssessmentAndPlan,
+                ASSESSMENT_AND_PLAN_BONUS,
+            ),
+            TranscriptSection::AssessmentAndPlan,
+        ),
+    ];
+    let section = candidates
+        .into_iter()
+        .fold(
+            (f64::NEG_INFINITY, TranscriptSection::Subjective),
+            |a, b| {
+                if b.0 > a.0 {
+                    b
+                } else {
+                    a
+                }
+            },
+        )
+        .1;
+    Routing { topic, section }
+}
+
+/// Per-topic scores of a conversation, indexed like [`SCORED`].
+fn conversation_scores(turns: &[(ParticipantRole, &str)]) -> [f64; SCORED.len()] {
+    let mut scores: [f64; SCORED.len()] = std::array::from_fn(|i| bias(SCORED[i]));
+    let mut first_clinician = true;
+    let mut after_any_question = false;
+    for (role, text) in turns {
+        let normalized = normalize(text);
+        let is_clinician = role.kind == RoleKind::Clinician;
+        let mut weight = if is_clinician {
+            1.0
+        } else {
+            OTHER_SPEAKER_WEIGHT
+        };
+        if is_clinician && first_clinician {
+            weight *= FIRST_CLINICIAN_WEIGHT;
+            first_clinician = false;
+        }
+        if !is_clinician && after_any_question && starts_negative(&normalized) {
+            scores[ReviewOfSystems.index()] += NEGATIVE_ANSWER_WEIGHT;
+        }
+        after_any_question = is_clinician
+            && (normalized.starts_with(" any ")
+                || (normalized.contains(" any ") && text.contains('?')));
+        for (topic, cue, cue_weight) in CUES {
+            if contains_phrase(&normalized, cue) {
+                scores[topic.index()] += weight * cue_weight;
+            }
+        }
+    }
+    scores[PresentIllness.index()] +=
+        LONG_WEIGHT * turns.len().saturating_sub(LONG_AFTER_TURNS) as f64;
+    scores
+}
+
+/// Evidence of one turn for the transcript sections SUBJECTIVE, OBJECTIVE and
+/// ASSESSMENT_AND_PLAN from the topic cues: per section, the best topic's cue score (no priors),
+/// never below zero. Feeds the per-turn section decoder.
+pub fn turn_section_evidence(text: &str, role: RoleKind) -> [f64; 3] {
+    let normalized = normalize(text);
+    let weight = if role == RoleKind::Clinician {
+        1.0
+    } else {
+        OTHER_SPEAKER_WEIGHT
+    };
+    let mut scores = [0.0f64; SCORED.len()];
+    for (topic, cue, cue_weight) in CUES {
+        if contains_phrase(&normalized, cue) {
+            scores[topic.index()] += weight * cue_weight;
+        }
+    }
+    let best = |section: TranscriptSection| {
+        SCORED
+            .iter()
+            .filter(|t| t.transcript_section() == section)
+            .map(|t| scores[t.index()])
+            .fold(0.0, f64::max)
+    };
+    [
+        best(TranscriptSection::Subjective),
+        best(TranscriptSection::Objective),
+        best(TranscriptSection::AssessmentAndPlan),
+    ]
+}
+
+/// The topic of one utterance on its own (no conversation context), or `None` when it carries
+/// no cue. Used to file note sentences under the finer history sections.
+pub fn utterance_topic(text: &str) -> Option<NoteTopic> {
+    let normalized = normalize(text);
+    let mut scores = [0.0f64; SCORED.len()];
+    for (topic, cue, weight) in CUES {
+        if contains_phrase(&normalized, cue) {
+            scores[topic.index()] += weight;
+        }
+    }
+    let best = best_topic(&scores);
+    (scores[best.index()] > 1.0).then_some(best)
+}
+
+/// The topic a free-text description names ("Allergies", "family history of the patient", …),
+/// for custom template sections; `None` when nothing matches.
+pub fn topic_of_description(description: &str) -> Option<NoteTopic> {
+    let normalized = normalize(description);
+    DESCRIPTION_CUES
+        .iter()
+        .map(|(topic, cues)| {
+            let hits = cues
+                .iter()
+                .filter(|cue| contains_phrase(&normalized, cue))
+                .count();
+            (hits, *topic)
+        })
+        .filter(|(hits, _)| *hits > 0)
+        // The first listed topic wins ties: the lists run from specific to general.
+        .fold(
+            None,
+            |best: Option<(usize, NoteTopic)>, candidate| match best {
+                Some(b) if b.0 >= candidate.0 => Some(b),
+                _ => Some(candidate),
+            },
+        )
+        .map(|(_, topic)| topic)
+}
+
+fn best_topic(scores: &[f64; SCORED.len()]) -> NoteTopic {
+    let mut best = 0;
+    for (i, score) in scores.iter().enumerate() {
+        if *score > scores[best] {
+            best = i;
+        }
+    }
+    SCORED[best]
+}
+
+fn starts_negative(normalized: &str) -> bool {
+    let first = normalized.split_whitespace().next().unwrap_or("");
+    matches!(first, "no" | "nope" | "not" | "never" | "none" | "negative")
+}
+
+/// Whole-word match; a cue ending in `*` matches any word starting with it. `normalized` starts
+/// and ends with a space.
+fn contains_phrase(normalized: &str, cue: &str) -> bool {
+    let (needle, prefix) = match cue.strip_suffix('*') {
+        Some(stem) => (stem, true),
+        None => (cue, false),
+    };
+    normalized.match_indices(needle).any(|(at, _)| {
+        let before = normalized[..at].ends_with(' ');
+        let after = prefix || normalized[at + needle.len()..].starts_with(' ');
+        before && after
+    })
+}
+
+fn normalize(text: &str) -> String {
+    let lowered = text.to_lowercase().replace(['’', '‘'], "'");
+    let mut out = String::with_capacity(lowered.len() + 2);
+    out.push(' ');
+    for word in lowered
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
+        .filter(|w| !w.is_empty())
+    {
+        out.push_str(word);
+        out.push(' ');
+    }
+    out
+}
+
+fn bias(topic: NoteTopic) -> f64 {
+    match topic {
+        PresentIllness => 0.46,
+        ReviewOfSystems => -0.3,
+        PastMedicalHistory => 0.78,
+        PastSurgicalHistory => 0.54,
+        Medications => 0.07,
+        Allergies => 0.48,
+        FamilyAndSocialHistory => 0.23,
+        Immunizations => -0.62,
+        GynecologicHistory => -0.85,
+        PhysicalExam => 0.22,
+        Imaging => -0.37,
+        Labs => -1.66,
+        Procedures => 0.38,
+        Assessment => 0.68,
+        Plan => -0.44,
+        Disposition => 0.3,
+        HospitalCourse => 0.6,
+        ChiefComplaint => 0.0,
+    }
+}
+
+/// Words that name a topic in a section header or instruction, most specific topics first.
+const DESCRIPTION_CUES: &[(NoteTopic, &[&str])] = &[
+    (
+        ChiefComplaint,
+        &[
+            "chief complaint",
+            "reason for visit",
+            "reason for the visit",
+            "presenting complaint",
+        ],
+    ),
+    (
+        ReviewOfSystems,
+        &["review of systems", "ros", "systems review"],
+    ),
+    (PastSurgicalHistory, &["surgical", "surger*", "operations"]),
+    (
+        Medications,
+        &["medication*", "meds", "drugs", "prescriptions"],
+    ),
+    (Allergies, &["allerg*"]),
+    (
+        FamilyAndSocialHistory,
+        &[
+            "family",
+            "social",
+            "smoking",
+            "alcohol",
+            "occupation",
+            "lifestyle",
+        ],
+    ),
+    (Immunizations, &["immuniz*", "vaccin*"]),
+    (
+        GynecologicHistory,
+        &["gyn*", "obstetric*", "menstrual", "pregnan*"],
+    ),
+    (PhysicalExam, &["exam*", "physical", "vital*", "findings"]),
+    (Imaging, &["imaging", "radiology", "x-ray*", "mri", "ct"]),
+    (Labs, &["lab*", "results", "diagnostic*", "tests"]),
+    (Procedures, &["procedure*"]),
+    (
+        Assessment,
+        &["assessment", "impression", "diagnos*", "problem list"],
+    ),
+    (
+        Plan,
+        &[
+            "plan",
+            "treatment",
+            "follow-up",
+            "follow up",
+            "orders",
+            "recommendation*",
+            "next steps",
+        ],
+    ),
+    (Disposition, &["disposition", "discharge"]),
+    (HospitalCourse, &["course", "emergency"]),
+    (
+        PastMedicalHistory,
+        &["past medical", "medical history", "pmh", "conditions"],
+    ),
+    (
+        PresentIllness,
+        &[
+            "present illness",
+            "hpi",
+            "history",
+            "symptom*",
+            "subjective",
+            "concern*",
+        ],
+    ),
+];
+
+/// Cue phrases and their weights per topic.
+const CUES: &[(NoteTopic, &str, f64)] = &[
+    (PresentIllness, "what seems to be", 2.23),
+    (PresentIllness, "what brought you", 2.02),
+    (PresentIllness, "brought you in", 2.02),
+    (PresentIllness, "complaint", 1.98),
+    (PresentIllness, "worse", 1.71),
+    (PresentIllness, "when did", 1.65),
+    (PresentIllness, "what can i do for you", 1.50),
+    (PresentIllness, "reason for your visit", 1.36),
+    (PresentIllness, "came in", 1.27),
+    (PresentIllness, "here for", 1.27),
+    (PresentIllness, "i'm having", 1.24),
+    (PresentIllness, "bothering", 1.20),
+    (PresentIllness, "i am having", 1.13),
+    (PresentIllness, "i have been having", 1.13),
+    (PresentIllness, "come in", 1.07),
+    (PresentIllness, "what brings you", 0.87),
+    (PresentIllness, "what is going on", 0.86),
+    (PresentIllness, "how bad", 0.82),
+    (PresentIllness, "coming in", 0.80),
+    (PresentIllness, "what happened", 0.76),
+    (PresentIllness, "brings you in", 0.71),
+    (PresentIllness, "started", 0.68),
+    (PresentIllness, "hurt*", 0.62),
+    (PresentIllness, "since", 0.58),
+    (PresentIllness, "tried", 0.58),
+    (PresentIllness, "complain*", 0.57),
+    (PresentIllness, "pain in", 0.55),
+    (PresentIllness, "feel", 0.53),
+    (PresentIllness, "i have", 0.48),
+    (PresentIllness, "today", 0.30),
+    (PresentIllness, "how long", 0.28),
+    (PresentIllness, "going on", 0.24),
+    (PresentIllness, "worried", 0.24),
+    (PresentIllness, "symptom*", 0.12),
+    (PresentIllness, "how are you", 0.09),
+    (PresentIllness, "better", -0.38),
+    (PresentIllness, "ago", -0.44),
+    (ReviewOfSystems, "review of systems", 3.28),
+    (ReviewOfSystems, "palpitation*", 1.09),
+    (ReviewOfSystems, "fever", 1.09),
+    (ReviewOfSystems, "chest pain", 1.03),
+    (ReviewOfSystems, "lost weight", 0.93),
+    (ReviewOfSystems, "tingling", 0.92),
+    (ReviewOfSystems, "shortness of breath", 0.91),
+    (ReviewOfSystems, "urinat*", 0.90),
+    (ReviewOfSystems, "constipation", 0.87),
+    (ReviewOfSystems, "hearing", 0.86),
+    (ReviewOfSystems, "headache*", 0.65),
+    (ReviewOfSystems, "night sweats", 0.62),
+    (ReviewOfSystems, "blurr*", 0.62),
+    (ReviewOfSystems, "nausea", 0.58),
+    (ReviewOfSystems, "anxi*", 0.52),
+    (ReviewOfSystems, "depress*", 0.49),
+    (ReviewOfSystems, "weight loss", 0.47),
+    (ReviewOfSystems, "cough*", 0.47),
+    (ReviewOfSystems, "numbness", 0.36),
+    (ReviewOfSystems, "diarrhea", 0.35),
+    (ReviewOfSystems, "rash*", 0.29),
+    (ReviewOfSystems, "any", 0.10),
+    (ReviewOfSystems, "chills", 0.09),
+    (ReviewOfSystems, "vision", 0.05),
+    (ReviewOfSystems, "vomiting", -0.07),
+    (ReviewOfSystems, "dizz*", -0.09),
+    (PastMedicalHistory, "past medical", 1.73),
+    (PastMedicalHistory, "medical history", 1.38),
+    (PastMedicalHistory, "conditions", 1.16),
+    (PastMedicalHistory, "medical problems", 1.14),
+    (PastMedicalHistory, "medical conditions", 1.07),
+    (PastMedicalHistory, "health problems", 1.00),
+    (PastMedicalHistory, "diagnosed", 0.90),
+    (PastMedicalHistory, "hypertension", 0.83),
+    (PastMedicalHistory, "any other", 0.74),
+    (PastMedicalHistory, "history of", 0.57),
+    (PastMedicalHistory, "high blood pressure", 0.50),
+    (PastMedicalHistory, "illness*", 0.46),
+    (PastMedicalHistory, "diabetes", 0.41),
+    (PastMedicalHistory, "disease*", 0.39),
+    (PastMedicalHistory, "asthma", 0.24),
+    (PastMedicalHistory, "cholesterol", -0.39),
+    (PastMedicalHistory, "do you have any", -0.42),
+    (PastSurgicalHistory, "operated", 2.00),
+    (PastSurgicalHistory, "surgical", 1.62),
+    (PastSurgicalHistory, "removed", 0.91),
+    (PastSurgicalHistory, "replacement", 0.88),
+    (PastSurgicalHistory, "taken out", 0.85),
+    (PastSurgicalHistory, "surger*", 0.71),
+    (PastSurgicalHistory, "operation*", 0.53),
+    (PastSurgicalHistory, "repair", 0.39),
+    (PastSurgicalHistory, "procedure*", -0.11),
+    (Medications, "meds", 2.28),
+    (Medications, "over the counter", 1.59),
+    (Medications, "supplement*", 1.50),
+    (Medications, "inhaler", 1.14),
+    (Medications, "medicine*", 1.11),
+    (Medications, "prescri*", 1.02),
+    (Medications, "mg", 1.00),
+    (Medications, "vitamin*", 1.00),
+    (Medications, "pills", 0.99),
+    (Medications, "milligram*", 0.96),
+    (Medications, "medication*", 0.69),
+    (Medications, "dose", 0.66),
+    (Medications, "daily", 0.62),
+    (Medications, "taking", 0.49),
+    (Medications, "a day", 0.30),
+    (Allergies, "allergic", 1.57),
+    (Allergies, "sulfa", 1.37),
+    (Allergies, "allerg*", 1.12),
+    (Allergies, "penicillin", 1.00),
+    (Allergies, "reaction*", 0.38),
+    (FamilyAndSocialHistory, "family", 2.75),
+    (FamilyAndSocialHistory, "cigarette*", 2.46),
+    (FamilyAndSocialHistory, "married", 2.18),
+    (FamilyAndSocialHistory, "occupation", 2.00),
+    (FamilyAndSocialHistory, "smoker", 1.99),
+    (FamilyAndSocialHistory, "runs in", 1.89),
+    (FamilyAndSocialHistory, "passed away", 1.83),
+    (FamilyAndSocialHistory, "smoke", 1.81),
+    (FamilyAndSocialHistory, "retired", 1.63),
+    (FamilyAndSocialHistory, "tobacco", 1.59),
+    (FamilyAndSocialHistory, "dad", 1.51),
+    (FamilyAndSocialHistory, "marijuana", 1.50),
+    (FamilyAndSocialHistory, "brother*", 1.49),
+    (FamilyAndSocialHistory, "sexually", 1.49),
+    (FamilyAndSocialHistory, "drugs", 1.44),
+    (FamilyAndSocialHistory, "living", 1.39),
+    (FamilyAndSocialHistory, "mom", 1.32),
+    (FamilyAndSocialHistory, "died", 1.32),
+    (FamilyAndSocialHistory, "work", 1.26),
+    (FamilyAndSocialHistory, "drink", 1.26),
+    (FamilyAndSocialHistory, "live with", 1.25),
+    (FamilyAndSocialHistory, "smoking", 1.23),
+    (FamilyAndSocialHistory, "kids", 1.22),
+    (FamilyAndSocialHistory, "parents", 1.20),
+    (FamilyAndSocialHistory, "father", 1.07),
+    (FamilyAndSocialHistory, "children", 1.07),
+    (FamilyAndSocialHistory, "job", 1.03),
+    (FamilyAndSocialHistory, "sister*", 1.02),
+    (FamilyAndSocialHistory, "uncle", 1.00),
+    (FamilyAndSocialHistory, "grandm*", 1.00),
+    (FamilyAndSocialHistory, "beer*", 1.00),
+    (FamilyAndSocialHistory, "wine", 1.00),
+    (FamilyAndSocialHistory, "grandf*", 0.98),
+    (FamilyAndSocialHistory, "aunt", 0.87),
+    (FamilyAndSocialHistory, "wife", 0.78),
+    (FamilyAndSocialHistory, "live", 0.68),
+    (FamilyAndSocialHistory, "exercise", 0.67),
+    (FamilyAndSocialHistory, "quit", 0.62),
+    (FamilyAndSocialHistory, "alcohol", 0.46),
+    (FamilyAndSocialHistory, "mother", 0.44),
+    (FamilyAndSocialHistory, "husband", 0.34),
+    (Immunizations, "immuniz*", 3.61),
+    (Immunizations, "vaccin*", 3.51),
+    (Immunizations, "tetanus", 2.44),
+    (Immunizations, "flu shot", 2.00),
+    (Immunizations, "booster", 2.00),
+    (Immunizations, "shot*", 0.83),
+    (GynecologicHistory, "miscarriage*", 3.01),
+    (GynecologicHistory, "pap smear", 3.00),
+    (GynecologicHistory, "menopause", 3.00),
+    (GynecologicHistory, "gynec*", 2.92),
+    (GynecologicHistory, "menstrua*", 2.33),
+    (GynecologicHistory, "mammogram", 1.64),
+    (GynecologicHistory, "births", 1.00),
+    (GynecologicHistory, "pregnan*", 0.58),
+    (GynecologicHistory, "period*", 0.43),
+    (PhysicalExam, "follow my finger", 3.00),
+    (PhysicalExam, "deep breath*", 2.65),
+    (PhysicalExam, "does this hurt", 2.50),
+    (PhysicalExam, "does that hurt", 2.50),
+    (PhysicalExam, "tender*", 2.04),
+    (PhysicalExam, "reflex*", 2.00),
+    (PhysicalExam, "pupils", 2.00),
+    (PhysicalExam, "exam*", 1.75),
+    (PhysicalExam, "move your", 1.72),
+    (PhysicalExam, "range of motion", 1.68),
+    (PhysicalExam, "breathe", 1.65),
+    (PhysicalExam, "squeeze", 1.50),
+    (PhysicalExam, "lie down", 1.50),
+    (PhysicalExam, "let me check", 1.31),
+    (PhysicalExam, "push", 1.31),
+    (PhysicalExam, "listen", 1.24),
+    (PhysicalExam, "feel any", 1.17),
+    (PhysicalExam, "sounds", 0.73),
+    (PhysicalExam, "take a look", 0.71),
+    (PhysicalExam, "press*", 0.40),
+    (PhysicalExam, "lungs", 0.35),
+    (PhysicalExam, "look*", 0.25),
+    (Imaging, "x-ray*", 2.50),
+    (Imaging, "mri", 2.50),
+    (Imaging, "x ray*", 2.05),
+    (Imaging, "ct", 2.00),
+    (Imaging, "imaging", 1.98),
+    (Imaging, "c t", 1.63),
+    (Imaging, "scan", 1.54),
+    (Imaging, "ultrasound", 1.48),
+    (Imaging, "shows", 1.37),
+    (Imaging, "showed", 0.90),
+    (Labs, "blood test*", 2.10),
+    (Labs, "bloodwork", 1.91),
+    (Labs, "lab*", 1.45),
+    (Labs, "blood work", 1.22),
+    (Labs, "negative", 0.89),
+    (Labs, "count", 0.78),
+    (Labs, "positive", 0.63),
+    (Labs, "report", 0.61),
+    (Labs, "levels", 0.58),
+    (Labs, "normal", 0.48),
+    (Procedures, "procedure*", 0.75),
+    (Assessment, "assessment", 3.00),
+    (Assessment, "impression", 3.00),
+    (Assessment, "explains", 2.04),
+    (Assessment, "secondary to", 2.00),
+    (Assessment, "consistent with", 1.75),
+    (Assessment, "caused by", 1.50),
+    (Assessment, "likely", 1.45),
+    (Assessment, "due to", 1.32),
+    (Assessment, "i think", 0.79),
+    (Assessment, "diagnos*", 0.73),
+    (Assessment, "you have a", 0.48),
+    (Assessment, "looks like", 0.38),
+    (Plan, "plan", 1.62),
+    (Plan, "i would like you to", 1.58),
+    (Plan, "follow-up", 1.50),
+    (Plan, "come back", 1.45),
+    (Plan, "advise*", 1.45),
+    (Plan, "schedule", 1.38),
+    (Plan, "follow up", 1.26),
+    (Plan, "recommend*", 1.04),
+    (Plan, "we'll", 1.00),
+    (Plan, "appointment", 0.99),
+    (Plan, "refer*", 0.83),
+    (Plan, "continue", 0.75),
+    (Plan, "i want you to", 0.72),
+    (Plan, "going to", 0.71),
+    (Plan, "i would like", 0.68),
+    (Plan, "we will", 0.61),
+    (Plan, "prescri*", 0.55),
+    (Plan, "order", 0.34),
+    (Plan, "start*", 0.11),
+    (Disposition, "going home", 3.00),
+    (Disposition, "discharg*", 2.91),
+    (Disposition, "go home", 2.75),
+    (Disposition, "ready to go", 2.00),
+    (Disposition, "feeling now", 1.24),
+    (Disposition, "stable", 0.98),
+    (Disposition, "home", 0.29),
+    (HospitalCourse, "we gave", 2.00),
+    (HospitalCourse, "gave you", 1.84),
+    (HospitalCourse, "iv", 1.50),
+    (HospitalCourse, "admitted", 1.40),
+    (HospitalCourse, "emergency", 1.31),
+    (HospitalCourse, "nurse", 1.24),
+    (HospitalCourse, "fluids", 1.18),
+    (HospitalCourse, "er", 1.00),
+    (HospitalCourse, "ointment", 0.93),
+    (HospitalCourse, "in the hospital", 0.91),
+    (HospitalCourse, "treated", 0.54),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C: ParticipantRole = ParticipantRole::CLINICIAN_0;
+    const P: ParticipantRole = ParticipantRole::PATIENT_0;
+
+    #[test]
+    fn history_questions_route_to_their_topics() {
+        let allergy = [(C, "Any known drug allergies?"), (P, "No.")];
+        assert_eq!(route_conversation(&allergy).topic, Allergies);
+        let social = [
+            (C, "Do you smoke or drink alcohol?"),
+            (
+                P,
+                "I quit smoking ten years ago, I drink a beer on weekends.",
+            ),
+        ];
+        assert_eq!(route_conversation(&social).topic, FamilyAndSocialHistory);
+        let surgery = [
+            (C, "Have you had any surgeries in the past?"),
+            (P, "I had my gallbladder removed."),
+        ];
+        assert_eq!(route_conversation(&surgery).topic, PastSurgicalHistory);
+        let medications = [
+            (C, "What medications are you taking?"),
+            (P, "Lisinopril, ten milligrams a day."),
+        ];
+        assert_eq!(route_conversation(&medications).topic, Medications);
+    }
+
+    #[test]
+    fn exam_and_plan_set_the_transcript_section() {
+        let exam = [
+            (C, "Let me examine you. Take a deep breath for me."),
+            (P, "Okay."),
+            (C, "Does this hurt when I press here?"),
+            (P, "A little."),
+        ];
+        let routing = route_conversation(&exam);
+        assert_eq!(routing.topic, PhysicalExam);
+        assert_eq!(routing.section, TranscriptSection::Objective);
+        let plan = [(
+            C,
+            "We will continue the metformin, I recommend a follow up appointment in three months.",
+        )];
+        assert_eq!(
+            route_conversation(&plan).section,
+            TranscriptSection::AssessmentAndPlan
+        );
+    }
+
+    #[test]
+    fn length_separates_chief_complaint_from_present_illness() {
+        let short = [
+            (C, "What brings you in today?"),
+            (P, "I have pain in my knee."),
+        ];
+        assert_eq!(route_conversation(&short).topic, ChiefComplaint);
+        let mut long = vec![
+            (C, "What brings you in today?"),
+            (P, "I have pain in my knee."),
+        ];
+        for _ in 0..6 {
+            long.push((C, "When did it start, and is it getting worse?"));
+            long.push((P, "About two weeks ago, it's worse at night."));
+        }
+        assert_eq!(route_conversation(&long).topic, PresentIllness);
+    }
+
+    #[test]
+    fn phrases_match_whole_words_or_declared_prefixes() {
+        let text = normalize("Any allergies? I'm a smoker.");
+        assert!(contains_phrase(&text, "allerg*"));
+        assert!(contains_phrase(&text, "smoker"));
+        assert!(!contains_phrase(&text, "smoke"));
+        assert!(!contains_phrase(&text, "llergies"));
+    }
+
+    #[test]
+    fn turn_evidence_points_at_the_section_of_its_cues() {
+        let exam = turn_section_evidence(
+            "take a deep breath for me, does this hurt when i press",
+            RoleKind::Clinician,
+        );
+        assert!(exam[1] > exam[0] && exam[1] > exam[2], "{exam:?}");
+        let plan = turn_section_evidence(
+            "we will continue the metformin and i recommend a follow up appointment",
+            RoleKind::Clinician,
+        );
+        assert!(plan[2] > plan[1], "{plan:?}");
+        assert_eq!(turn_section_evidence("okay", RoleKind::Patient), [0.0; 3]);
+    }
+
+    #[test]
+    fn descriptions_name_topics() {
+        assert_eq!(
+            topic_of_description("Known drug allergies"),
+            Some(Allergies)
+        );
+        assert_eq!(
+            topic_of_description("Social history: smoking, alcohol, occupation"),
+            Some(FamilyAndSocialHistory)
+        );
+        assert_eq!(
+            topic_of_description("Surgical history"),
+            Some(PastSurgicalHistory)
+        );
+        assert_eq!(topic_of_description("Plan for each problem"), Some(Plan));
+        assert_eq!(topic_of_description("xyzzy"), None);
+    }
+}
