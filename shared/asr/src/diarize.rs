@@ -30,7 +30,7 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use veriscribe_core::speech::{SpokenToken, TokenKind};
 
 use crate::audio::TARGET_SAMPLE_RATE;
-use crate::whisper::{GATE_ABSOLUTE_RMS, GATE_RELATIVE_TO_P95};
+use crate::whisper::FrameEnergy;
 
 const SAMPLE_RATE: f64 = TARGET_SAMPLE_RATE as f64;
 const GATE_FRAME: usize = 320; // 20 ms
@@ -138,24 +138,13 @@ impl Piece {
     }
 }
 
-fn frame_rms(signal: &[f32]) -> Vec<f32> {
-    signal
-        .chunks(GATE_FRAME)
-        .map(|frame| (frame.iter().map(|s| s * s).sum::<f32>() / frame.len() as f32).sqrt())
-        .collect()
-}
-
-/// Frames above the recognition's voice gate.
-fn voiced_frames(rms: &[f32]) -> Vec<bool> {
-    let mut sorted = rms.to_vec();
-    sorted.sort_by(f32::total_cmp);
-    let p95 = sorted.get(sorted.len() * 95 / 100).copied().unwrap_or(0.0);
-    let gate = GATE_ABSOLUTE_RMS.max(GATE_RELATIVE_TO_P95 * p95);
-    rms.iter().map(|r| *r > gate).collect()
+/// Frames above the recognition's voice gate (the same 20 ms frames and threshold).
+fn voiced_frames(energy: &FrameEnergy) -> Vec<bool> {
+    (0..energy.rms.len()).map(|f| energy.voiced(f)).collect()
 }
 
 fn speech_pieces(signal: &[f32]) -> Vec<Piece> {
-    pieces_of(&voiced_frames(&frame_rms(signal)), signal.len())
+    pieces_of(&voiced_frames(&FrameEnergy::measure(signal)), signal.len())
 }
 
 /// Voiced frames joined into runs across short gaps, each run cut into pieces of at most
@@ -191,11 +180,12 @@ fn pieces_of(voiced: &[bool], samples: usize) -> Vec<Piece> {
 /// channel is voiced and the loudest, so a voice leaking into the other microphone does not
 /// stretch the other speaker's turn over it.
 pub fn align_channel_turns(channels: &[Vec<f32>], tokens: &mut [SpokenToken]) {
-    let levels: Vec<Vec<f32>> = channels.iter().map(|c| frame_rms(c)).collect();
+    let energies: Vec<FrameEnergy> = channels.iter().map(|c| FrameEnergy::measure(c)).collect();
+    let levels: Vec<&[f32]> = energies.iter().map(|e| e.rms.as_slice()).collect();
     let mut pieces = Vec::new();
     let mut owners = Vec::new();
-    for (channel, rms) in levels.iter().enumerate() {
-        let voiced = voiced_frames(rms);
+    for (channel, (energy, rms)) in energies.iter().zip(&levels).enumerate() {
+        let voiced = voiced_frames(energy);
         let dominant: Vec<bool> = (0..rms.len())
             .map(|f| {
                 voiced[f]

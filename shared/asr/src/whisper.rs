@@ -463,13 +463,13 @@ struct RawWord {
 
 /// RMS per 20 ms frame and the voice gate derived from it.
 #[derive(Debug, Clone)]
-struct FrameEnergy {
-    rms: Vec<f32>,
+pub(crate) struct FrameEnergy {
+    pub(crate) rms: Vec<f32>,
     gate: f32,
 }
 
 impl FrameEnergy {
-    fn measure(signal: &[f32]) -> Self {
+    pub(crate) fn measure(signal: &[f32]) -> Self {
         let rms: Vec<f32> = signal
             .chunks(FRAME_SAMPLES)
             .map(|frame| (frame.iter().map(|s| s * s).sum::<f32>() / frame.len() as f32).sqrt())
@@ -487,7 +487,7 @@ impl FrameEnergy {
         ((seconds.max(0.0) / FRAME_SECONDS) as usize).min(self.rms.len())
     }
 
-    fn voiced(&self, frame: usize) -> bool {
+    pub(crate) fn voiced(&self, frame: usize) -> bool {
         self.rms.get(frame).is_some_and(|rms| *rms > self.gate)
     }
 
