@@ -2,6 +2,9 @@
 //! roles) for `score_transcript.py`; prints timing to stderr.
 //!
 //! cargo run -p veriscribe-asr --example transcribe_file -- AUDIO OUT.json [--channels] [--model PATH] [--threads N]
+//!     [--window-seconds S] [--one-pass]
+//!
+//! The benchmark harness (`bench/compare.py`) reads the timing line.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -11,7 +14,7 @@ use veriscribe_core::speech::TokenKind;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: transcribe_file AUDIO OUT.json [--channels] [--model PATH] [--threads N]";
+    let usage = "usage: transcribe_file AUDIO OUT.json [--channels] [--model PATH] [--threads N] [--window-seconds S] [--one-pass]";
     let audio_path = PathBuf::from(args.next().ok_or(usage)?);
     let out_path = PathBuf::from(args.next().ok_or(usage)?);
     let mut options = TranscribeOptions::default();
@@ -27,6 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--channels" => options.channel_identification = true,
             "--model" => model = PathBuf::from(args.next().ok_or(usage)?),
             "--threads" => threads = Some(args.next().ok_or(usage)?.parse()?),
+            "--window-seconds" => options.window_seconds = args.next().ok_or(usage)?.parse()?,
+            "--one-pass" => options.second_pass = false,
+            "--beam" => options.beam_size = args.next().ok_or(usage)?.parse()?,
             _ => return Err(usage.into()),
         }
     }

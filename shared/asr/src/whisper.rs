@@ -7,10 +7,15 @@
 //!    Voiced frames are widened by 0.3 s each side and runs closer than 1 s are merged into
 //!    speech spans. Audio outside the spans (long silences, trailing silence) is never given
 //!    to Whisper, which is what makes Whisper invent words ("you", "Thank you.") there.
-//! 2. **Windows.** Spans are concatenated into windows of at most `window_seconds` of audio
-//!    (default 10 min; a longer span is cut at its quietest 20 ms frame in the last 30 s before
-//!    the limit). whisper.cpp runs its own 30 s windows with seek inside each. Times are mapped
-//!    back to the recording through the span offsets.
+//! 2. **Windows.** Spans are concatenated into windows (a longer span is cut at its quietest
+//!    20 ms frame in the last 30 s, or third of the window, before the limit). The speech is shared out as about two
+//!    windows per thread, each at least 30 s and at most `window_seconds`; workers, each with
+//!    its own whisper.cpp state and an equal share of the threads, take the next window until
+//!    none is left. On two or more cores that decodes long recordings in parallel windows on one
+//!    thread each, which wastes less than several threads on one window (whisper.cpp's threads
+//!    synchronise at every layer and spin while they wait). whisper.cpp runs its own 30 s
+//!    windows with seek inside each. Times are mapped back to the recording through the span
+//!    offsets.
 //! 3. **Words.** BPE tokens are joined into words (a token starting with a space begins a new
 //!    word; special tokens ≥ EOT are skipped). Word confidence is the **mean** of its tokens'
 //!    probabilities. Times are whisper's DTW token times when the model has a DTW preset
@@ -27,7 +32,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +65,14 @@ const PUNCTUATION: &[char] = &[',', '.', '?', '!', ';', ':'];
 const MISSED_MERGE_GAP_FRAMES: usize = 15; // 0.3 s
 const MISSED_MIN_VOICED_FRAMES: usize = 12; // 0.24 s
 const MISSED_PADDING_FRAMES: usize = 10; // 0.2 s
+/// Shortest window a recording is cut into so that its windows can be decoded in parallel.
+const MIN_PARALLEL_WINDOW_SECONDS: f64 = 30.0;
+/// Windows per thread: two, so that a worker that finishes early takes another, while the
+/// windows stay long (each window's last 30 s chunk is only partly filled but costs a whole
+/// encoder pass).
+const WINDOWS_PER_THREAD: usize = 2;
+const FIRST_PASS_SHARE: f64 = 0.95;
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AsrError {
@@ -219,61 +232,84 @@ impl WhisperEngine {
                 .map(|(index, channel)| (Some(index as u16), channel.into()))
                 .collect()
         } else {
-            vec![(None, audio.mono().into())]
+            vec![(None, audio.mono())]
         };
         let energies: Vec<FrameEnergy> = signals
             .iter()
             .map(|(_, signal)| FrameEnergy::measure(signal))
             .collect();
-        let window_frames = (options.window_seconds / FRAME_SECONDS) as usize;
-        let plans: Vec<Vec<Window>> = energies
+        let max_window_frames = (options.window_seconds / FRAME_SECONDS) as usize;
+        let window_frames = self.window_frames(&energies, max_window_frames);
+        let jobs: Vec<DecodeJob<'_>> = signals
             .iter()
-            .map(|energy| plan_windows(energy, window_frames))
+            .zip(&energies)
+            .enumerate()
+            .flat_map(|(signal_index, ((_, signal), energy))| {
+                let signal: &[f32] = signal;
+                plan_windows(energy, window_frames)
+                    .into_iter()
+                    .map(move |window| DecodeJob {
+                        signal_index,
+                        signal,
+                        energy,
+                        window,
+                    })
+            })
             .collect();
-        let total_frames: usize = plans.iter().flatten().map(Window::frames).sum();
-        let mut done_frames = 0usize;
         progress(0.0);
-
-        let mut state = self
-            .context
-            .create_state()
-            .map_err(|error| AsrError::State(error.to_string()))?;
-        let mut words_per_signal = Vec::with_capacity(signals.len());
-        for (index, ((channel, signal), plan)) in signals.iter().zip(&plans).enumerate() {
-            let mut words = Vec::new();
-            for window in plan {
-                let buffer = window.samples(signal);
-                let share = window.frames() as f64 / total_frames.max(1) as f64;
-                let base = done_frames as f64 / total_frames.max(1) as f64;
-                self.run_window(&mut state, options, &buffer, &mut |fraction| {
-                    progress(base + share * fraction)
-                })?;
-                let mut window_words = self.read_words(&state, window, &energies[index]);
-                words.append(&mut window_words);
-                done_frames += window.frames();
-                progress(done_frames as f64 / total_frames.max(1) as f64);
-            }
-            enforce_monotonic(&mut words);
-            let missed = options
-                .second_pass
-                .then(|| missed_speech(&energies[index], &words, window_frames))
-                .flatten();
-            if let Some(window) = missed {
-                let buffer = window.samples(signal);
-                self.run_window(&mut state, options, &buffer, &mut |_| {})?;
-                let recovered = self.read_words(&state, &window, &energies[index]);
+        let decoded = self.decode_jobs(&jobs, options, &mut |fraction| {
+            progress(FIRST_PASS_SHARE * fraction)
+        })?;
+        let mut words_per_signal: Vec<(Option<u16>, Vec<RawWord>)> = signals
+            .iter()
+            .map(|(channel, _)| (*channel, Vec::new()))
+            .collect();
+        // Jobs are in signal order, so each signal's words arrive in time order.
+        for (job, mut words) in jobs.iter().zip(decoded) {
+            words_per_signal[job.signal_index].1.append(&mut words);
+        }
+        for (_, words) in &mut words_per_signal {
+            enforce_monotonic(words);
+        }
+        if options.second_pass {
+            let second: Vec<DecodeJob<'_>> = signals
+                .iter()
+                .zip(&energies)
+                .enumerate()
+                .filter_map(|(signal_index, ((_, signal), energy))| {
+                    let window = missed_speech(
+                        energy,
+                        &words_per_signal[signal_index].1,
+                        max_window_frames,
+                    )?;
+                    Some(DecodeJob {
+                        signal_index,
+                        signal,
+                        energy,
+                        window,
+                    })
+                })
+                .collect();
+            let recovered = self.decode_jobs(&second, options, &mut |fraction| {
+                progress(FIRST_PASS_SHARE + (1.0 - FIRST_PASS_SHARE) * fraction)
+            })?;
+            for (job, mut extra) in second.iter().zip(recovered) {
                 tracing::debug!(
-                    pieces = window.pieces.len(),
-                    words = recovered.len(),
+                    pieces = job.window.pieces.len(),
+                    words = extra.len(),
                     "missed speech decoded again"
                 );
-                words.extend(recovered);
+                let words = &mut words_per_signal[job.signal_index].1;
+                words.append(&mut extra);
                 words.sort_by(|a, b| a.start.total_cmp(&b.start));
-                enforce_monotonic(&mut words);
+                enforce_monotonic(words);
             }
-            tracing::debug!(channel = ?channel, words = words.len(), windows = plan.len(), "channel transcribed");
-            words_per_signal.push((*channel, words));
         }
+        tracing::debug!(
+            signals = signals.len(),
+            windows = jobs.len(),
+            "recording transcribed"
+        );
         if separate {
             drop_cross_talk(&mut words_per_signal, &energies);
         }
@@ -296,18 +332,151 @@ impl WhisperEngine {
         })
     }
 
+    /// Window length for this recording: the speech is shared among the threads (each worker
+    /// decodes whole windows on one thread, which uses the cores better than several threads on
+    /// one window), at least `MIN_PARALLEL_WINDOW_SECONDS` so that short recordings stay whole.
+    fn window_frames(&self, energies: &[FrameEnergy], max_window_frames: usize) -> usize {
+        let speech_frames: usize = energies
+            .iter()
+            .flat_map(FrameEnergy::speech_spans)
+            .map(|(start, end)| end - start)
+            .sum();
+        let min_frames = (MIN_PARALLEL_WINDOW_SECONDS / FRAME_SECONDS) as usize;
+        speech_frames
+            .div_ceil(self.threads * WINDOWS_PER_THREAD)
+            .clamp(min_frames, max_window_frames.max(min_frames))
+    }
+
+    /// Decodes every job's window and returns each job's words, in job order. Up to
+    /// `threads` workers each hold a decoding state and take the next job; the threads are
+    /// shared among the workers. `progress` runs on this thread.
+    fn decode_jobs(
+        &self,
+        jobs: &[DecodeJob<'_>],
+        options: &TranscribeOptions,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Vec<Vec<RawWord>>, AsrError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let workers = self.threads.min(jobs.len()).max(1);
+        let total_frames = jobs
+            .iter()
+            .map(|job| job.window.frames())
+            .sum::<usize>()
+            .max(1);
+        let next_job = AtomicUsize::new(0);
+        let done_frames = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        // Per worker: the frames of the window it is decoding and whisper.cpp's percentage
+        // (whisper-rs wants a 'static progress callback, hence the Arc).
+        let live: Vec<(AtomicUsize, Arc<AtomicI32>)> = (0..workers)
+            .map(|_| (AtomicUsize::new(0), Arc::new(AtomicI32::new(0))))
+            .collect();
+        let (finished_sender, finished) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = live
+                .iter()
+                .enumerate()
+                .map(|(worker, (current_frames, percent))| {
+                    let threads =
+                        self.threads / workers + usize::from(worker < self.threads % workers);
+                    let (next_job, done_frames, failed) = (&next_job, &done_frames, &failed);
+                    let finished_sender = finished_sender.clone();
+                    scope.spawn(move || {
+                        let _finished = finished_sender; // dropped on return, which wakes the loop below
+                        let mut state = self
+                            .context
+                            .create_state()
+                            .map_err(|error| AsrError::State(error.to_string()))?;
+                        let mut decoded = Vec::new();
+                        while !failed.load(Ordering::Relaxed) {
+                            let index = next_job.fetch_add(1, Ordering::Relaxed);
+                            let Some(job) = jobs.get(index) else { break };
+                            percent.store(0, Ordering::Relaxed);
+                            current_frames.store(job.window.frames(), Ordering::Relaxed);
+                            let buffer = job.window.samples(job.signal);
+                            if let Err(error) =
+                                self.run_window(&mut state, options, threads, &buffer, percent)
+                            {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(error);
+                            }
+                            decoded.push((index, self.read_words(&state, &job.window, job.energy)));
+                            current_frames.store(0, Ordering::Relaxed);
+                            done_frames.fetch_add(job.window.frames(), Ordering::Relaxed);
+                        }
+                        Ok(decoded)
+                    })
+                })
+                .collect();
+            drop(finished_sender);
+            let mut reported = 0.0f64;
+            loop {
+                let running: f64 = live
+                    .iter()
+                    .map(|(frames, percent)| {
+                        frames.load(Ordering::Relaxed) as f64
+                            * f64::from(percent.load(Ordering::Relaxed).clamp(0, 100))
+                            / 100.0
+                    })
+                    .sum();
+                let done = done_frames.load(Ordering::Relaxed) as f64;
+                // The counters are read while workers move frames from one to the other, so
+                // a reading can briefly count a window twice; progress never goes back.
+                reported = reported.max(((done + running) / total_frames as f64).min(1.0));
+                progress(reported);
+                match finished.recv_timeout(PROGRESS_INTERVAL) {
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                    _ => break, // every worker has returned
+                }
+            }
+            let mut words: Vec<Option<Vec<RawWord>>> = vec![None; jobs.len()];
+            let mut first_error = None;
+            for handle in handles {
+                match handle.join() {
+                    Ok(Ok(decoded)) => {
+                        for (index, job_words) in decoded {
+                            words[index] = Some(job_words);
+                        }
+                    }
+                    Ok(Err(error)) => {
+                        first_error.get_or_insert(error);
+                    }
+                    Err(_) => {
+                        first_error.get_or_insert(AsrError::Transcription(
+                            "a whisper.cpp worker thread panicked".to_string(),
+                        ));
+                    }
+                }
+            }
+            if let Some(error) = first_error {
+                return Err(error);
+            }
+            words
+                .into_iter()
+                .map(|job_words| {
+                    job_words.ok_or_else(|| {
+                        AsrError::Transcription("a window was left undecoded".to_string())
+                    })
+                })
+                .collect()
+        })
+    }
+
     fn run_window(
         &self,
         state: &mut WhisperState,
         options: &TranscribeOptions,
+        threads: usize,
         samples: &[f32],
-        progress: &mut dyn FnMut(f64),
+        percent: &Arc<AtomicI32>,
     ) -> Result<(), AsrError> {
         let mut params = FullParams::new(SamplingStrategy::BeamSearch {
             beam_size: options.beam_size as i32,
             patience: -1.0,
         });
-        params.set_n_threads(self.threads as i32);
+        params.set_n_threads(threads as i32);
         params.set_language(Some(&options.language));
         params.set_token_timestamps(true);
         params.set_suppress_blank(true);
@@ -320,24 +489,12 @@ impl WhisperEngine {
         if let Some(prompt) = &options.initial_prompt {
             params.set_initial_prompt(prompt);
         }
-        // whisper-rs's progress callback must be 'static, so it only writes a percentage that
-        // this thread polls while whisper.cpp works on a scoped thread.
-        let percent = Arc::new(AtomicI32::new(0));
-        let writer = Arc::clone(&percent);
+        let writer = Arc::clone(percent);
         params.set_progress_callback_safe(move |value: i32| writer.store(value, Ordering::Relaxed));
-        std::thread::scope(|scope| {
-            let worker = scope.spawn(|| state.full(params, samples));
-            while !worker.is_finished() {
-                progress(f64::from(percent.load(Ordering::Relaxed).clamp(0, 100)) / 100.0);
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            match worker.join() {
-                Ok(result) => result.map_err(|error| AsrError::Transcription(error.to_string())),
-                Err(_) => Err(AsrError::Transcription(
-                    "the whisper.cpp worker thread panicked".to_string(),
-                )),
-            }
-        })
+        state
+            .full(params, samples)
+            .map(|_| ())
+            .map_err(|error| AsrError::Transcription(error.to_string()))
     }
 
     fn read_words(
@@ -533,6 +690,15 @@ impl FrameEnergy {
     }
 }
 
+/// One window of one transcribed signal.
+struct DecodeJob<'a> {
+    /// Index of the signal (mono downmix or channel) the window belongs to.
+    signal_index: usize,
+    signal: &'a [f32],
+    energy: &'a FrameEnergy,
+    window: Window,
+}
+
 /// Consecutive pieces of the recording (frame ranges) given to whisper.cpp as one buffer.
 #[derive(Debug, Clone, PartialEq)]
 struct Window {
@@ -590,7 +756,9 @@ fn plan_windows(energy: &FrameEnergy, window_frames: usize) -> Vec<Window> {
     for (mut start, end) in energy.speech_spans() {
         while end - start > window_frames {
             let limit = start + window_frames;
-            let search_from = limit.saturating_sub(CUT_SEARCH_FRAMES).max(start + 1);
+            let search_from = limit
+                .saturating_sub(CUT_SEARCH_FRAMES.min(window_frames / 3))
+                .max(start + 1);
             let cut = (search_from..limit)
                 .min_by(|a, b| energy.rms[*a].total_cmp(&energy.rms[*b]))
                 .unwrap_or(limit);

@@ -52,7 +52,7 @@ fn speak(text: &str, voice: &str) -> Vec<f32> {
         .unwrap_or_else(|error| panic!("espeak-ng is needed for this test ({error}); install it: apt-get install -y espeak-ng"));
     assert!(status.success(), "espeak-ng failed");
     let audio = decode_file(&wav, &DecodeOptions::default()).unwrap();
-    audio.mono()
+    audio.mono().into_owned()
 }
 
 fn silence(seconds: f64) -> Vec<f32> {
@@ -245,4 +245,54 @@ fn channel_identification_tags_each_speaker_and_drops_cross_talk() {
         .tokens
         .iter()
         .all(|token| token.channel.is_some()));
+}
+
+/// Long enough (about 70 s of speech) to be cut into several windows that are decoded in
+/// parallel when there are two or more threads; the words must come back whole and in order
+/// whatever the thread count.
+#[test]
+fn long_recording_decoded_in_parallel_windows_keeps_every_sentence_in_order() {
+    const SENTENCES: [&str; 6] = [
+        "The patient reports three weeks of shortness of breath when climbing stairs.",
+        "She has had swelling in both ankles for about ten days.",
+        "Her blood pressure today is one hundred fifty over ninety five.",
+        "We will increase the lisinopril and check a metabolic panel next week.",
+        "An echocardiogram is ordered to look at the heart function.",
+        "Please come back in two weeks, or sooner if the breathing gets worse.",
+    ];
+    let mut signal = silence(0.5);
+    for round in 0..2 {
+        for (index, sentence) in SENTENCES.iter().enumerate() {
+            let voice = if (index + round) % 2 == 0 {
+                "en-us"
+            } else {
+                "en-us+f3"
+            };
+            signal.extend(speak(sentence, voice));
+            signal.extend(silence(0.7));
+        }
+    }
+    let audio = DecodedAudio::from_16k_channels(vec![signal]);
+    let reference = [SENTENCES.join(" "), SENTENCES.join(" ")].join(" ");
+    for threads in [1, 2] {
+        let engine = WhisperEngine::load(&model_path(), Some(threads)).expect("the model loads");
+        let recognition = engine
+            .transcribe(&audio, &TranscribeOptions::default(), &mut |_| {})
+            .unwrap();
+        assert_well_formed(&recognition);
+        let hypothesis = words_of(&recognition);
+        let wer = word_error_rate(&reference, &hypothesis);
+        eprintln!("{threads} thread(s): WER {wer:.3}");
+        assert!(wer < 0.3, "{threads} thread(s): WER {wer:.2}: {hypothesis}");
+        let last_words = recognition
+            .tokens
+            .iter()
+            .rev()
+            .find(|token| token.kind == TokenKind::Word)
+            .expect("words");
+        assert!(
+            last_words.start > recognition.duration_seconds - 8.0,
+            "the last sentence is at the end of the recording, not lost at a window joint"
+        );
+    }
 }
