@@ -27,7 +27,7 @@ const TOPIC_EVIDENCE_WEIGHT: f64 = 0.6;
 /// Length in turns of the context windows (see [`add_context_evidence`]). With the weight,
 /// chosen on the MTS-Dialog tune rows (index % 5 != 0) while keeping the ACI-Bench note ROUGE
 /// from dropping: shorter windows help the snippets less, longer ones blur a full visit.
-const CONTEXT_TURNS: usize = 13;
+const CONTEXT_TURNS: usize = 11;
 /// Emission bonus of the section that wins a turn's context.
 const CONTEXT_WEIGHT: f64 = 2.0;
 
