@@ -6,7 +6,8 @@
 //! transcript section it maps to (`transcript_section`: SUBJECTIVE / OBJECTIVE /
 //! ASSESSMENT_AND_PLAN). Reported per part: the router's transcript section (accuracy, balanced
 //! accuracy = mean per-class recall, per-class recall), its note topic (20-way accuracy against
-//! the header, per-header recall), and the older per-turn Viterbi majority for comparison.
+//! the header, per-header recall), and the per-turn sections that the pipeline writes
+//! (`sections::assign_sections`) as a majority over each snippet, with per-class recall.
 //! The routing weights were fitted on rows whose index % 5 != 0 ("tune"); rows with
 //! index % 5 == 0 ("held-out") were not used for fitting. Also prints the section mix predicted
 //! on ACI-Bench visits.
@@ -106,7 +107,7 @@ fn main() {
         part.section.print("transcript section (router)", verbose);
         part.topic.print("note topic, 20 headers (router)", verbose);
         part.turn_majority
-            .print("transcript section (turn majority)", false);
+            .print("transcript section (turn majority)", verbose);
     }
 
     let aci = std::fs::read_to_string(dir.join("aci_bench_dev.jsonl")).expect("ACI-Bench file");

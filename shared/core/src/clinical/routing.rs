@@ -150,14 +150,90 @@ const ASSESSMENT_AND_PLAN_BONUS: f64 = 0.2;
 
 /// Routes a whole conversation (`turns[i]` = role and text of turn `i`) to one topic.
 pub fn route_conversation(turns: &[(ParticipantRole, &str)]) -> Routing {
-    let scores = conversation_scores(turns);
+    let scores = window_scores(&turn_cues(turns));
     let best = best_topic(&scores);
     let topic = if best == PresentIllness && turns.len() <= CHIEF_COMPLAINT_MAX_TURNS {
         ChiefComplaint
     } else {
         best
     };
-    let section_score = |section: TranscriptSection, bonus: f64| {
+    let section = [
+        TranscriptSection::Subjective,
+        TranscriptSection::Objective,
+        TranscriptSection::AssessmentAndPlan,
+    ]
+    .into_iter()
+    .zip(section_scores(&scores))
+    .fold(
+        (TranscriptSection::Subjective, f64::NEG_INFINITY),
+        |a, b| if b.1 > a.1 { b } else { a },
+    )
+    .0;
+    Routing { topic, section }
+}
+
+/// A conversation's cues read once, for scoring many stretches of it (see
+/// [`ConversationCues::section_scores`]).
+pub struct ConversationCues {
+    turns: Vec<TurnCues>,
+}
+
+impl ConversationCues {
+    pub fn new(turns: &[(ParticipantRole, &str)]) -> Self {
+        Self {
+            turns: turn_cues(turns),
+        }
+    }
+
+    /// The router's transcript-section scores (SUBJECTIVE, OBJECTIVE, ASSESSMENT_AND_PLAN) of
+    /// the stretch of conversation around each turn: for turn `i`, turns
+    /// `i - before ..= i + after` scored as one conversation. A section none of whose topic cues
+    /// occur in the stretch scores `f64::NEG_INFINITY`: the topic priors alone (fitted to
+    /// MTS-Dialog's section mix) do not make a stretch about the plan. Lets the per-turn section
+    /// decoder see what a run of turns is about, not only what one turn says.
+    pub fn section_scores(&self, before: usize, after: usize) -> Vec<[f64; 3]> {
+        let cues = &self.turns;
+        (0..cues.len())
+            .map(|i| {
+                let window = &cues[i.saturating_sub(before)..(i + after + 1).min(cues.len())];
+                section_scores_heard(window)
+            })
+            .collect()
+    }
+}
+
+/// [`section_scores`] of a run of turns, with the sections that none of the run's cues point
+/// at left out (`f64::NEG_INFINITY`).
+fn section_scores_heard(turns: &[TurnCues]) -> [f64; 3] {
+    let heard: [bool; SCORED.len()] = std::array::from_fn(|k| {
+        turns.iter().any(|t| t.cues[k] != 0.0)
+            || (SCORED[k] == ReviewOfSystems && turns.iter().skip(1).any(|t| t.denies_any_question))
+    });
+    let family_heard = |section: TranscriptSection| {
+        SCORED
+            .iter()
+            .any(|t| t.transcript_section() == section && heard[t.index()])
+    };
+    let scores = section_scores(&window_scores(turns));
+    let families = [
+        TranscriptSection::Subjective,
+        TranscriptSection::Objective,
+        TranscriptSection::AssessmentAndPlan,
+    ];
+    std::array::from_fn(|j| {
+        if family_heard(families[j].clone()) {
+            scores[j]
+        } else {
+            f64::NEG_INFINITY
+        }
+    })
+}
+
+/// Per section, the best topic score of that section's family plus a small bonus for the rarer
+/// sections, because a missed exam or plan costs the note more than a history turn filed under
+/// the exam.
+fn section_scores(scores: &[f64; SCORED.len()]) -> [f64; 3] {
+    let family = |section: TranscriptSection, bonus: f64| {
         SCORED
             .iter()
             .filter(|t| t.transcript_section() == section)
@@ -165,66 +241,71 @@ pub fn route_conversation(turns: &[(ParticipantRole, &str)]) -> Routing {
             .fold(f64::NEG_INFINITY, f64::max)
             + bonus
     };
-    let candidates = [
-        (
-            section_score(TranscriptSection::Subjective, 0.0),
-            TranscriptSection::Subjective,
-        ),
-        (
-            section_score(TranscriptSection::Objective, OBJECTIVE_BONUS),
-            TranscriptSection::Objective,
-        ),
-        (
-            section_score(
-                TranscriptSection::AssessmentAndPlan,
-                ASSESSMENT_AND_PLAN_BONUS,
-            ),
+    [
+        family(TranscriptSection::Subjective, 0.0),
+        family(TranscriptSection::Objective, OBJECTIVE_BONUS),
+        family(
             TranscriptSection::AssessmentAndPlan,
+            ASSESSMENT_AND_PLAN_BONUS,
         ),
-    ];
-    let section = candidates
-        .into_iter()
-        .fold(
-            (f64::NEG_INFINITY, TranscriptSection::Subjective),
-            |a, b| {
-                if b.0 > a.0 {
-                    b
-                } else {
-                    a
-                }
-            },
-        )
-        .1;
-    Routing { topic, section }
+    ]
 }
 
-/// Per-topic scores of a conversation, indexed like [`SCORED`].
-fn conversation_scores(turns: &[(ParticipantRole, &str)]) -> [f64; SCORED.len()] {
-    let mut scores: [f64; SCORED.len()] = std::array::from_fn(|i| bias(SCORED[i]));
-    let mut first_clinician = true;
+/// What the router reads from one turn, before weighting by position in a conversation.
+struct TurnCues {
+    /// Summed cue weights per topic, indexed like [`SCORED`].
+    cues: [f64; SCORED.len()],
+    clinician: bool,
+    /// A "no" to the previous turn's "any …?" question.
+    denies_any_question: bool,
+}
+
+fn turn_cues(turns: &[(ParticipantRole, &str)]) -> Vec<TurnCues> {
     let mut after_any_question = false;
-    for (role, text) in turns {
-        let normalized = normalize(text);
-        let is_clinician = role.kind == RoleKind::Clinician;
-        let mut weight = if is_clinician {
+    turns
+        .iter()
+        .map(|(role, text)| {
+            let normalized = normalize(text);
+            let clinician = role.kind == RoleKind::Clinician;
+            let denies_any_question =
+                !clinician && after_any_question && starts_negative(&normalized);
+            after_any_question = clinician
+                && (normalized.starts_with(" any ")
+                    || (normalized.contains(" any ") && text.contains('?')));
+            let mut cues = [0.0; SCORED.len()];
+            for (topic, cue, cue_weight) in CUES {
+                if contains_phrase(&normalized, cue) {
+                    cues[topic.index()] += cue_weight;
+                }
+            }
+            TurnCues {
+                cues,
+                clinician,
+                denies_any_question,
+            }
+        })
+        .collect()
+}
+
+/// Per-topic scores of a run of turns scored as one conversation, indexed like [`SCORED`].
+fn window_scores(turns: &[TurnCues]) -> [f64; SCORED.len()] {
+    let mut scores: [f64; SCORED.len()] = std::array::from_fn(|i| bias(SCORED[i]));
+    let first_clinician = turns.iter().position(|t| t.clinician);
+    for (i, turn) in turns.iter().enumerate() {
+        let mut weight = if turn.clinician {
             1.0
         } else {
             OTHER_SPEAKER_WEIGHT
         };
-        if is_clinician && first_clinician {
+        if Some(i) == first_clinician {
             weight *= FIRST_CLINICIAN_WEIGHT;
-            first_clinician = false;
         }
-        if !is_clinician && after_any_question && starts_negative(&normalized) {
+        // The question must be inside the run for its answer to count.
+        if turn.denies_any_question && i > 0 {
             scores[ReviewOfSystems.index()] += NEGATIVE_ANSWER_WEIGHT;
         }
-        after_any_question = is_clinician
-            && (normalized.starts_with(" any ")
-                || (normalized.contains(" any ") && text.contains('?')));
-        for (topic, cue, cue_weight) in CUES {
-            if contains_phrase(&normalized, cue) {
-                scores[topic.index()] += weight * cue_weight;
-            }
+        for (score, cue) in scores.iter_mut().zip(&turn.cues) {
+            *score += weight * cue;
         }
     }
     scores[PresentIllness.index()] +=
@@ -796,6 +877,35 @@ mod tests {
         );
         assert!(plan[2] > plan[1], "{plan:?}");
         assert_eq!(turn_section_evidence("okay", RoleKind::Patient), [0.0; 3]);
+    }
+
+    #[test]
+    fn context_scores_read_the_neighbouring_turns() {
+        let turns = [
+            (
+                C,
+                "Take a deep breath for me. Does this hurt when I press here?",
+            ),
+            (P, "Okay."),
+            (
+                C,
+                "We will continue the metformin and schedule a follow up appointment.",
+            ),
+        ];
+        let argmax = |s: &[f64; 3]| (0..3).fold(0, |b, i| if s[i] > s[b] { i } else { b });
+        let cues = ConversationCues::new(&turns);
+        let alone = cues.section_scores(0, 0);
+        let with_previous = cues.section_scores(1, 0);
+        let with_next = cues.section_scores(0, 1);
+        assert_eq!(alone.len(), 3);
+        assert_eq!(argmax(&alone[0]), 1);
+        assert_eq!(argmax(&alone[2]), 2);
+        // "Okay." alone carries no cue; its neighbours decide.
+        assert_eq!(argmax(&with_previous[1]), 1);
+        assert_eq!(argmax(&with_next[1]), 2);
+        // The whole conversation as one window is the router's view.
+        let whole = cues.section_scores(2, 2);
+        assert!(whole.iter().all(|s| s == &whole[0]));
     }
 
     #[test]
