@@ -33,7 +33,7 @@ echo "$MODEL_BIN_SHA256  $OUT/ct2-tiny.en/model.bin" | sha256sum -c --quiet -
 [ -x "$OUT/fw-venv/bin/python" ] || python3 -m venv "$OUT/fw-venv"
 "$OUT/fw-venv/bin/python" -c "import faster_whisper" 2>/dev/null || "$OUT/fw-venv/bin/pip" install -q faster-whisper==1.2.1
 
-cargo build --release -q -p veriscribe -p veriscribe-asr --example transcribe_file
+cargo build --release -q -p veriscribe -p veriscribe-asr --bin veriscribe --example transcribe_file
 target/release/veriscribe model fetch >/dev/null   # the ggml q8_0 file converted from the same CT2 weights
 
 python3 bench/compare.py --kit "$KIT/bench" "$@"

@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// Note template: HISTORY_AND_PHYSICAL, GIRPP, BIRP, SIRP, DAP, BEHAVIORAL_SOAP (BH_SOAP), PHYSICAL_SOAP (PH_SOAP).
     #[arg(long, default_value = "HISTORY_AND_PHYSICAL")]
     pub template: String,
+    /// A custom note template (JSON or YAML): a base template and up to 20 sections, each a
+    /// header and an instruction of what belongs there. Replaces --template.
+    #[arg(long, conflicts_with = "template")]
+    pub custom_template: Option<PathBuf>,
     /// Stereo input: each channel is one participant (see --clinician-channel).
     #[arg(long)]
     pub channel_identification: bool,

@@ -259,6 +259,62 @@ fn every_template_produces_an_evidence_linked_note() {
 }
 
 #[test]
+fn custom_template_sections_come_in_its_order_with_evidence() {
+    let sb = Sandbox::new();
+    let input = repo_root().join("samples/visit.txt");
+    let template = sb.path("template.yaml");
+    std::fs::write(
+        &template,
+        "base_template: HISTORY_AND_PHYSICAL\nsections:\n  - header: Plan\n    instruction: What the clinician will do next\n  - header: Chief complaint\n    instruction: Why the patient came in\n",
+    )
+    .unwrap();
+    let out = sb.path("out");
+    sb.ok(&[
+        "run",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--custom-template",
+        template.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let transcript = read_json(&out.join("transcript.json"));
+    let documentation: Value = serde_json::from_str(&sb.ok(&[
+        "decrypt",
+        out.join("summary.json.encrypted").to_str().unwrap(),
+    ]))
+    .unwrap();
+    assert_evidence_holds(&transcript, &documentation);
+    assert_eq!(section_names(&documentation), ["PLAN", "CHIEF_COMPLAINT"]);
+
+    // A template with too many sections is refused before any job exists.
+    let too_many = sb.path("too-many.json");
+    let sections: Vec<String> = (0..21)
+        .map(|i| format!(r#"{{"header": "Section {i}", "instruction": "anything"}}"#))
+        .collect();
+    std::fs::write(
+        &too_many,
+        format!(
+            r#"{{"base_template": "HISTORY_AND_PHYSICAL", "sections": [{}]}}"#,
+            sections.join(",")
+        ),
+    )
+    .unwrap();
+    let refused_out = sb.path("refused");
+    let result = sb.veriscribe(&[
+        "run",
+        input.to_str().unwrap(),
+        "--out",
+        refused_out.to_str().unwrap(),
+        "--custom-template",
+        too_many.to_str().unwrap(),
+    ]);
+    assert!(!result.status.success());
+    assert!(String::from_utf8_lossy(&result.stderr).contains("at most 20"));
+    assert!(!refused_out.exists());
+}
+
+#[test]
 fn a_note_moved_to_another_jobs_folder_or_tampered_with_does_not_decrypt() {
     let sb = Sandbox::new();
     let input = repo_root().join("samples/visit.txt");

@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use time::OffsetDateTime;
 use tracing::{info, info_span, Instrument};
 use veriscribe_asr::{DecodeOptions, TranscribeOptions, WhisperEngine};
+use veriscribe_core::clinical::custom_template::{parse_custom_template, CustomTemplate};
 use veriscribe_core::formats::{
     default_channel_definitions, validate_job_name, ChannelDefinition, ChannelRole,
     ClinicalNoteGenerationSettings, JobSettings, JobStatus, MedicalScribeJob, MedicalScribeOutput,
@@ -34,7 +35,22 @@ struct Outcome {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let template: NoteTemplate = args.template.parse()?;
+    let custom_template = match &args.custom_template {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the custom template {}", path.display()))?;
+            Some(
+                parse_custom_template(&text).with_context(|| {
+                    format!("the custom template {} is not usable", path.display())
+                })?,
+            )
+        }
+        None => None,
+    };
+    let template: NoteTemplate = match &custom_template {
+        Some(custom) => custom.base,
+        None => args.template.parse()?,
+    };
     let channel_definitions = channel_definitions(&args);
     let settings = JobSettings {
         show_speaker_labels: !args.channel_identification,
@@ -82,7 +98,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let span = info_span!("job", job = %job_name);
     let started = Instant::now();
-    match process(&args, &input, &job, template)
+    match process(&args, &input, &job, template, custom_template.as_ref())
         .instrument(span)
         .await
     {
@@ -119,6 +135,7 @@ async fn process(
     input: &Path,
     job: &MedicalScribeJob,
     template: NoteTemplate,
+    custom_template: Option<&CustomTemplate>,
 ) -> anyhow::Result<Outcome> {
     let conversation_settings = ConversationSettings::for_job(job);
 
@@ -162,7 +179,10 @@ async fn process(
         stages::transcript_from_recognition(&recognition, &conversation_settings)
     };
 
-    let documentation = stages::documentation(&transcript, template)?;
+    let documentation = match custom_template {
+        Some(custom) => stages::custom_documentation(&transcript, custom)?,
+        None => stages::documentation(&transcript, template)?,
+    };
     let key_path = args
         .key_file
         .clone()

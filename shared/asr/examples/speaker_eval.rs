@@ -11,8 +11,8 @@
 //! `diarize` and `stages::transcript_from_recognition` write `OUT_DIR/<id>/transcript.json`,
 //! which `../shared/bench/score_transcript.py --ref AUDIO_DIR --pred OUT_DIR` scores.
 //! Prints the diarization time as a share of the recognition time (the cost target).
-//! `SPEAKER_EVAL_CACHED_ONLY=1` skips visits not recognised yet; `SPEAKER_EVAL_ONE_PASS=1`
-//! turns off the second decode of skipped speech (for comparison).
+//! `SPEAKER_EVAL_CACHED_ONLY=1` skips visits not recognised yet; `SPEAKER_EVAL_TWO_PASS=1`
+//! turns on the second decode of skipped speech (off by default; for comparison).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let started = Instant::now();
             let options = TranscribeOptions {
                 channel_identification: stereo,
-                second_pass: std::env::var_os("SPEAKER_EVAL_ONE_PASS").is_none(),
+                second_pass: std::env::var_os("SPEAKER_EVAL_TWO_PASS").is_some(),
                 ..TranscribeOptions::default()
             };
             let recognition = engine.transcribe(&audio, &options, &mut |_| {})?;

@@ -2,7 +2,7 @@
 //! roles) for `score_transcript.py`; prints timing to stderr.
 //!
 //! cargo run -p veriscribe-asr --example transcribe_file -- AUDIO OUT.json [--channels] [--model PATH] [--threads N]
-//!     [--window-seconds S] [--one-pass]
+//!     [--window-seconds S] [--two-pass]
 //!
 //! The benchmark harness (`bench/compare.py`) reads the timing line.
 
@@ -14,7 +14,7 @@ use veriscribe_core::speech::TokenKind;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: transcribe_file AUDIO OUT.json [--channels] [--model PATH] [--threads N] [--window-seconds S] [--one-pass]";
+    let usage = "usage: transcribe_file AUDIO OUT.json [--channels] [--model PATH] [--threads N] [--window-seconds S] [--two-pass]";
     let audio_path = PathBuf::from(args.next().ok_or(usage)?);
     let out_path = PathBuf::from(args.next().ok_or(usage)?);
     let mut options = TranscribeOptions::default();
@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--model" => model = PathBuf::from(args.next().ok_or(usage)?),
             "--threads" => threads = Some(args.next().ok_or(usage)?.parse()?),
             "--window-seconds" => options.window_seconds = args.next().ok_or(usage)?.parse()?,
-            "--one-pass" => options.second_pass = false,
+            "--two-pass" => options.second_pass = true,
             "--beam" => options.beam_size = args.next().ok_or(usage)?.parse()?,
             _ => return Err(usage.into()),
         }

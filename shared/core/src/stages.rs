@@ -4,6 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::clinical::custom_template::CustomTemplate;
 use crate::clinical::{coding, dialogue::DialogueError, insights, note, pipeline};
 use crate::formats::{
     ClinicalDocumentationFile, Conversation, MedicalCodesFile, NoteTemplate, TranscriptFile,
@@ -59,6 +60,20 @@ pub fn documentation(
 ) -> Result<ClinicalDocumentationFile, EvidenceError> {
     let conversation = &transcript.conversation;
     let documentation = note::build_documentation(conversation, template);
+    note::validate_evidence(&documentation, conversation)?;
+    Ok(ClinicalDocumentationFile {
+        clinical_documentation: documentation,
+    })
+}
+
+/// The transcript → the clinical documentation for a custom template (its sections, in its
+/// order), checked like [`documentation`].
+pub fn custom_documentation(
+    transcript: &TranscriptFile,
+    template: &CustomTemplate,
+) -> Result<ClinicalDocumentationFile, EvidenceError> {
+    let conversation = &transcript.conversation;
+    let documentation = note::build_custom_documentation(conversation, template);
     note::validate_evidence(&documentation, conversation)?;
     Ok(ClinicalDocumentationFile {
         clinical_documentation: documentation,
