@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let suffix = if stereo { ".stereo" } else { "" };
     let model = std::env::var_os("VERISCRIBE_MODEL_PATH")
         .map(PathBuf::from)
-        .unwrap_or_else(|| veriscribe_model_path());
+        .unwrap_or_else(veriscribe_model_path);
     std::fs::create_dir_all(out_dir.join("cache"))?;
     let mut engine: Option<WhisperEngine> = None;
     let mut ids: Vec<String> = std::fs::read_dir(&audio_dir)?

@@ -343,10 +343,7 @@ impl WhisperEngine {
             .flat_map(FrameEnergy::speech_spans)
             .map(|(start, end)| end - start)
             .sum();
-        let min_frames = (MIN_PARALLEL_WINDOW_SECONDS / FRAME_SECONDS) as usize;
-        speech_frames
-            .div_ceil(self.threads * WINDOWS_PER_THREAD)
-            .clamp(min_frames, max_window_frames.max(min_frames))
+        parallel_window_frames(speech_frames, self.threads, max_window_frames)
     }
 
     /// Decodes every job's window and returns each job's words, in job order. Up to
@@ -690,6 +687,15 @@ impl FrameEnergy {
         }
         spans
     }
+}
+
+/// The window length that gives each of `threads` workers about `WINDOWS_PER_THREAD` windows
+/// of `speech_frames`, kept within [`MIN_PARALLEL_WINDOW_SECONDS`, `max_window_frames`].
+fn parallel_window_frames(speech_frames: usize, threads: usize, max_window_frames: usize) -> usize {
+    let min_frames = (MIN_PARALLEL_WINDOW_SECONDS / FRAME_SECONDS) as usize;
+    speech_frames
+        .div_ceil(threads.max(1) * WINDOWS_PER_THREAD)
+        .clamp(min_frames, max_window_frames.max(min_frames))
 }
 
 /// One window of one transcribed signal.
@@ -1129,6 +1135,22 @@ mod tests {
             small.iter().map(Window::frames).sum::<usize>(),
             window.frames()
         );
+    }
+
+    #[test]
+    fn speech_is_shared_out_as_two_windows_per_thread_within_bounds() {
+        let frames = |seconds: f64| (seconds / FRAME_SECONDS) as usize;
+        let max = frames(600.0);
+        // 30 minutes on 2 threads: four windows of 7.5 minutes.
+        assert_eq!(
+            parallel_window_frames(frames(1800.0), 2, max),
+            frames(450.0)
+        );
+        // A one-minute visit is not cut below 30 s windows.
+        assert_eq!(parallel_window_frames(frames(60.0), 2, max), frames(30.0));
+        // One thread: two windows, capped at the longest window allowed.
+        assert_eq!(parallel_window_frames(frames(3000.0), 1, max), max);
+        assert_eq!(parallel_window_frames(frames(100.0), 0, max), frames(50.0));
     }
 
     #[test]
