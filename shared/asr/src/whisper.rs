@@ -110,7 +110,9 @@ pub struct TranscribeOptions {
     pub channel_identification: bool,
     pub beam_size: usize,
     pub language: String,
-    /// Longest stretch of audio given to whisper.cpp at once; bounds memory and sets how
+    /// Longest stretch of audio given to whisper.cpp at once (default 120 s: on the 30-minute
+    /// benchmark visit, against 600 s, 10 % faster, WER 6.06 % vs 6.56 %, peak RSS 770 vs
+    /// 888 MB); bounds memory and sets how
     /// often progress is reported.
     pub window_seconds: f64,
     /// Text that primes the decoder (for example expected drug names); none by default.
@@ -131,7 +133,7 @@ impl Default for TranscribeOptions {
             channel_identification: false,
             beam_size: 5,
             language: "en".to_string(),
-            window_seconds: 600.0,
+            window_seconds: 120.0,
             initial_prompt: None,
             second_pass: false,
             max_speakers: None,
