@@ -58,12 +58,12 @@ pub fn documentation(
     transcript: &TranscriptFile,
     template: NoteTemplate,
 ) -> Result<ClinicalDocumentationFile, EvidenceError> {
-    let conversation = &transcript.conversation;
-    let documentation = note::build_documentation(conversation, template);
-    note::validate_evidence(&documentation, conversation)?;
-    Ok(ClinicalDocumentationFile {
-        clinical_documentation: documentation,
-    })
+    // A custom template without sections is its base template's note.
+    let base_only = CustomTemplate {
+        base: template,
+        sections: Vec::new(),
+    };
+    custom_documentation(transcript, &base_only)
 }
 
 /// The transcript → the clinical documentation for a custom template (its sections, in its
