@@ -141,6 +141,7 @@ pub enum ModelCommand {
 
 fn main() -> ExitCode {
     init_logging();
+    veriscribe_asr::return_large_buffers_to_os();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

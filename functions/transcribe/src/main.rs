@@ -7,6 +7,7 @@ use veriscribe_aws::{clients::load_sdk_config, telemetry, Config};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_json_logging();
+    veriscribe_asr::return_large_buffers_to_os();
     let config = Config::from_env()?;
     // The model loads once per container (init phase), not per message.
     let recognizer = WhisperRecognizer::load(&config.model_path, config.max_audio_seconds)?;

@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => return Err(usage.into()),
         }
     }
+    veriscribe_asr::return_large_buffers_to_os(); // as `veriscribe run` does
     let started = Instant::now();
     let engine = WhisperEngine::load(&model, threads)?;
     let loaded = started.elapsed().as_secs_f64();

@@ -11,6 +11,7 @@
 
 pub mod audio;
 pub mod diarize;
+pub mod memory;
 pub mod wer;
 pub mod whisper;
 
@@ -19,4 +20,5 @@ pub use audio::{
     DEFAULT_MAX_DURATION_SECONDS, SUPPORTED_FORMATS, TARGET_SAMPLE_RATE,
 };
 pub use diarize::{align_channel_turns, diarize, Diarization};
+pub use memory::return_large_buffers_to_os;
 pub use whisper::{AsrError, TranscribeOptions, WhisperEngine};
