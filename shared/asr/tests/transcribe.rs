@@ -296,3 +296,29 @@ fn long_recording_decoded_in_parallel_windows_keeps_every_sentence_in_order() {
         );
     }
 }
+
+/// The same recording gives the same transcript, word for word and time for time: beam search
+/// takes the most likely tokens (whisper.cpp's upstream drew random samples), and each window's
+/// fallback sampler starts from the same seed whichever worker decodes it.
+#[test]
+fn the_same_recording_gives_the_same_transcript_every_time() {
+    let mut signal = silence(0.5);
+    for (index, sentence) in [SENTENCE, SECOND_SENTENCE, SENTENCE, SECOND_SENTENCE]
+        .iter()
+        .enumerate()
+    {
+        signal.extend(speak(sentence, if index % 2 == 0 { "en-us" } else { "en-us+f3" }));
+        signal.extend(silence(0.7));
+    }
+    let audio = DecodedAudio::from_16k_channels(vec![signal]);
+    let engine = WhisperEngine::load(&model_path(), Some(2)).expect("the model loads");
+    let runs: Vec<Recognition> = (0..2)
+        .map(|_| {
+            engine
+                .transcribe(&audio, &TranscribeOptions::default(), &mut |_| {})
+                .unwrap()
+        })
+        .collect();
+    assert!(!runs[0].tokens.is_empty());
+    assert_eq!(runs[0].tokens, runs[1].tokens);
+}

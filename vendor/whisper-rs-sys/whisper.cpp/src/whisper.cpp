@@ -6167,6 +6167,29 @@ static void whisper_compute_probs(
     }
 }
 
+// ggml-cpu's vectorised exp (the same kernel as its soft_max op): y[i] = exp(x[i] - max), returns the sum
+extern "C" double ggml_vec_soft_max_f32(const int n, float * y, const float * x, float max);
+
+// log_softmax and softmax of the logits in one vectorised exp pass; suppressed (-inf) logits get
+// logprob -inf and prob 0. Upstream ran a scalar expf over the vocabulary twice per decoder per step.
+static void whisper_compute_logprobs_and_probs(
+    const std::vector<float> & logits,
+                  const int    n_logits,
+          std::vector<float> & logprobs,
+          std::vector<float> & probs) {
+    float logit_max = -INFINITY;
+    for (int i = 0; i < n_logits; ++i) {
+        logit_max = std::max(logit_max, logits[i]);
+    }
+    const double sum = ggml_vec_soft_max_f32(n_logits, probs.data(), logits.data(), logit_max);
+    const float logsumexp = logf((float) sum) + logit_max;
+    const float inv_sum = (float) (1.0/sum);
+    for (int i = 0; i < n_logits; ++i) {
+        probs[i] *= inv_sum;
+        logprobs[i] = logits[i] - logsumexp;
+    }
+}
+
 // process the logits for the selected decoder
 // - applies logit filters
 // - computes logprobs and probs
@@ -6326,8 +6349,8 @@ static void whisper_process_logits(
             }
         }
 
-        // populate the logprobs array (log_softmax)
-        whisper_compute_logprobs(logits, n_logits, logprobs);
+        // populate the logprobs and probs arrays (log_softmax, softmax)
+        whisper_compute_logprobs_and_probs(logits, n_logits, logprobs, probs);
 
         // if sum of probability over timestamps is above any other token, sample timestamp
         // ref: https://github.com/openai/whisper/blob/0b1ba3d46ebf7fe6f953acfd8cad62a4f851b49f/whisper/decoding.py#L431-L437
@@ -6355,37 +6378,19 @@ static void whisper_process_logits(
                 for (int i = 0; i < vocab.token_beg; ++i) {
                     logits[i]   = -INFINITY;
                     logprobs[i] = -INFINITY;
+                    probs[i]    = 0.0f;
                 }
             } else {
                 if (params.n_grammar_rules > 0) {
                     whisper_suppress_invalid_grammar(ctx, params, logits, decoder.grammar);
 
-                    // populate the logprobs array (log_softmax)
-                    {
-                        const float logit_max = *std::max_element(logits.begin(), logits.end());
-                        float logsumexp = 0.0f;
-                        for (int i = 0; i < n_logits; ++i) {
-                            if (logits[i] > -INFINITY) {
-                                logsumexp += expf(logits[i] - logit_max);
-                            }
-                        }
-                        logsumexp = logf(logsumexp) + logit_max;
-
-                        for (int i = 0; i < n_logits; ++i) {
-                            if (logits[i] > -INFINITY) {
-                                logprobs[i] = logits[i] - logsumexp;
-                            } else {
-                                logprobs[i] = -INFINITY;
-                            }
-                        }
-                    }
+                    // populate the logprobs and probs arrays again (log_softmax, softmax)
+                    whisper_compute_logprobs_and_probs(logits, n_logits, logprobs, probs);
                 }
             }
         }
     }
 
-    // compute probs
-    whisper_compute_probs(logits, n_logits, logprobs, probs);
 
 #if 0
     // print first 100 logits - token string : logit
@@ -6513,6 +6518,9 @@ static whisper_token_data whisper_sample_token(
     return result;
 }
 
+// The k most likely next tokens of a beam (OpenAI's and CTranslate2's beam search). Upstream drew k
+// samples from the full distribution here (even at temperature 0), so its "beam search" was
+// stochastic: results changed from run to run and duplicate candidates crowded out the runners-up.
 static std::vector<whisper_token_data> whisper_sample_token_topk(
             whisper_context & ctx,
             whisper_decoder & decoder,
@@ -6520,27 +6528,26 @@ static std::vector<whisper_token_data> whisper_sample_token_topk(
     const auto & vocab = ctx.vocab;
 
     const auto & probs    = decoder.probs;
-    const auto & logits   = decoder.logits;
     const auto & logprobs = decoder.logprobs;
 
     const int n_logits = vocab.n_vocab;
 
-    auto & logits_id = decoder.logits_id;
-
-    logits_id.resize(n_logits);
+    // one pass keeping the k best (ties: lower token id first); most tokens fail the first test
+    std::vector<whisper_token> top_ids(k, -1);
+    std::vector<float>         top_logprobs(k, -INFINITY);
     for (int i = 0; i < n_logits; ++i) {
-        logits_id[i].first = logits[i];
-        logits_id[i].second = i;
-    }
-
-    {
-        using pair_type = std::remove_reference<decltype(logits_id)>::type::value_type;
-        std::partial_sort(
-                logits_id.begin(),
-                logits_id.begin() + k, logits_id.end(),
-                [](const pair_type & a, const pair_type & b) {
-            return a.first > b.first;
-        });
+        const float lp = logprobs[i];
+        if (!(lp > top_logprobs[k - 1])) {
+            continue;
+        }
+        int pos = k - 1;
+        while (pos > 0 && lp > top_logprobs[pos - 1]) {
+            top_logprobs[pos] = top_logprobs[pos - 1];
+            top_ids[pos]      = top_ids[pos - 1];
+            --pos;
+        }
+        top_logprobs[pos] = lp;
+        top_ids[pos]      = i;
     }
 
     std::vector<whisper_token_data> result;
@@ -6571,17 +6578,17 @@ static std::vector<whisper_token_data> whisper_sample_token_topk(
         ptsum = sum_ts;
     }
 
-    std::discrete_distribution<> dist(probs.begin(), probs.end());
-
     for (int i = 0; i < k; ++i) {
-        const auto id = dist(decoder.rng);
-        //printf("XXX %d %d %f %f %f %f\n", id, tid, probs[id], logprobs[id], pt, ptsum);
+        const auto id = top_ids[i];
+        if (id < 0) {
+            break; // fewer than k tokens are allowed at this step
+        }
 
         result.push_back({ id, tid, probs[id], logprobs[id], pt, ptsum, -1, -1, -1, 0.0f, });
 
-        if (result[i].id >= vocab.token_beg) {
-            result[i].tid = result[i].id;
-            result[i].pt  = result[i].p;
+        if (result.back().id >= vocab.token_beg) {
+            result.back().tid = result.back().id;
+            result.back().pt  = result.back().p;
         }
     }
 
@@ -6911,6 +6918,10 @@ int whisper_full_with_state(
         WHISPER_LOG_ERROR("%s: too many decoders requested (%d), max = %d\n", __func__, n_decoders, WHISPER_MAX_DECODERS);
         return -4;
     }
+
+    // decoder 0's sampler too starts afresh on every call: upstream seeded it once per state, so the
+    // temperature-fallback samples of a window depended on the windows that state decoded before
+    state->decoders[0].rng = std::mt19937(0);
 
     // TAGS: WHISPER_DECODER_INIT
     for (int j = 1; j < n_decoders; j++) {
@@ -8949,8 +8960,9 @@ static void whisper_exp_compute_token_level_timestamps_dtw(
     struct ggml_cgraph * gf = ggml_new_graph(gctx);
     ggml_build_forward_expand(gf, w);
 
-    ggml_backend_ptr backend { ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr) };
-    ggml_backend_graph_compute(backend.get(), gf);
+    // with the caller's thread count: upstream used a fresh CPU backend's default of 4 threads,
+    // three of which spun at barriers while one ran the single-task median filter
+    ggml_graph_compute_helper(gf, n_threads, nullptr, nullptr);
 
     ggml_tensor * alignment = dtw_and_backtrace(gctx, w);
 

@@ -483,8 +483,17 @@ class tinyBLAS {
         : params(params), A(A), B(B), C(C), k(k), lda(lda), ldb(ldb), ldc(ldc) {
     }
 
+    // f32 and f16 products may have a k that is not a multiple of KN: the last k % KN terms are
+    // added in scalar code. (Whisper's attention over its 1500 audio frames has k = 1500, which
+    // otherwise falls back to ggml's one-dot-product-at-a-time loop.)
+    static constexpr bool k_tail_supported =
+        std::is_same<TA, TB>::value && (std::is_same<TA, float>::value || std::is_same<TA, ggml_fp16_t>::value);
+
+    static inline float tail_value(float x) { return x; }
+    static inline float tail_value(ggml_fp16_t x) { return GGML_CPU_FP16_TO_FP32(x); }
+
     bool matmul(int64_t m, int64_t n) {
-        if (k % KN != 0)
+        if (k % KN != 0 && !k_tail_supported)
             return false;
         // compute RM for only need tile with size RM&RM-1
 #if VECTOR_REGISTERS == 32
@@ -540,7 +549,8 @@ class tinyBLAS {
     template <int RM, int RN>
     inline void gemm_bloc(int64_t ii, int64_t jj) {
         D Cv[RN][RM] = {};
-        for (int64_t l = 0; l < k; l += KN) {
+        const int64_t k_vec = k - k % KN;
+        for (int64_t l = 0; l < k_vec; l += KN) {
             // help compiler for op order.
             if constexpr (RM <= RN) {
                 V Av[RM];
@@ -567,8 +577,15 @@ class tinyBLAS {
             }
         }
         for (int64_t j = 0; j < RN; ++j)
-            for (int64_t i = 0; i < RM; ++i)
-                C[ldc * (jj + j) + (ii + i)] = hsum(Cv[j][i]);
+            for (int64_t i = 0; i < RM; ++i) {
+                float c = hsum(Cv[j][i]);
+                if constexpr (k_tail_supported) {
+                    for (int64_t l = k_vec; l < k; ++l) {
+                        c += tail_value(A[lda * (ii + i) + l]) * tail_value(B[ldb * (jj + j) + l]);
+                    }
+                }
+                C[ldc * (jj + j) + (ii + i)] = c;
+            }
     }
 
     template <int RM, int RN, int BM>
