@@ -90,8 +90,15 @@ fn main() {
         let part = if index % 5 == 0 { &mut held } else { &mut tune };
         part.section.add(label, routing.section.as_str() == label);
         part.topic.add(header, routing.topic.mts_header() == header);
-        part.turn_majority
-            .add(label, majority(&assign_sections(&input)) == label);
+        let per_turn = assign_sections(&input);
+        let got = majority(&per_turn);
+        part.turn_majority.add(label, got == label);
+        // Debugging aid: SECTION_EVAL_SHOW=1 prints the id and per-turn sections (no text) of
+        // the tune rows whose turn majority is wrong.
+        if index % 5 != 0 && std::env::var("SECTION_EVAL_SHOW").is_ok() && got != label {
+            let short: Vec<&str> = per_turn.iter().map(short_name).collect();
+            println!("-- {} {label} got {got}: {}", row["id"], short.join(" "));
+        }
         // Debugging aid: ROUTE_EVAL_SHOW=ROS prints the misses of that header.
         if std::env::var("ROUTE_EVAL_SHOW").is_ok_and(|h| h == header)
             && routing.topic.mts_header() != header
@@ -147,6 +154,16 @@ fn turns_of(turns: &serde_json::Value) -> Vec<(ParticipantRole, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+fn short_name(section: &TranscriptSection) -> &'static str {
+    match section {
+        TranscriptSection::Other => "O",
+        TranscriptSection::Subjective => "S",
+        TranscriptSection::Objective => "X",
+        TranscriptSection::AssessmentAndPlan => "AP",
+        TranscriptSection::Unknown(_) => "?",
+    }
 }
 
 /// Most frequent non-OTHER section; OTHER only when nothing else was predicted.

@@ -750,7 +750,7 @@ impl Material {
             }
             T::PhysicalExam => self.exam.clone(),
             T::Imaging | T::Labs | T::Procedures => self.testing.clone(),
-            T::Assessment => self.assessment.clone(),
+            T::Assessment | T::Diagnosis => self.assessment.clone(),
             T::Plan | T::Disposition => self.plan.clone(),
             // Narrower history topics: the history sentences that speak of them.
             T::PastSurgicalHistory

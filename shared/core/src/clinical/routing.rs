@@ -14,7 +14,9 @@
 //! one about the presenting problem is the chief complaint). The cue list is hand-written; the
 //! weights started hand-set and were refitted with an averaged perceptron on four fifths of the
 //! MTS-Dialog dev snippets (rows whose index % 5 != 0); `examples/section_eval.rs` reports the
-//! held-out fifth separately.
+//! held-out fifth separately. The cues after the fitted list (impressions, instructions, exam
+//! findings, and the `Diagnosis` topic: a diagnosis named as such) were added by hand later and
+//! not refitted.
 
 use crate::formats::{ParticipantRole, RoleKind, TranscriptSection};
 
@@ -36,6 +38,9 @@ pub enum NoteTopic {
     Labs,
     Procedures,
     Assessment,
+    /// The diagnoses named as such (MTS-Dialog's DIAGNOSIS header), next to the assessment's
+    /// reasoning about them.
+    Diagnosis,
     Plan,
     Disposition,
     HospitalCourse,
@@ -44,7 +49,7 @@ pub enum NoteTopic {
 use NoteTopic::*;
 
 /// Topics that carry cue weights (the chief complaint is derived from the present illness).
-const SCORED: [NoteTopic; 17] = [
+const SCORED: [NoteTopic; 18] = [
     PresentIllness,
     ReviewOfSystems,
     PastMedicalHistory,
@@ -59,13 +64,14 @@ const SCORED: [NoteTopic; 17] = [
     Labs,
     Procedures,
     Assessment,
+    Diagnosis,
     Plan,
     Disposition,
     HospitalCourse,
 ];
 
 impl NoteTopic {
-    pub const ALL: [NoteTopic; 18] = [
+    pub const ALL: [NoteTopic; 19] = [
         ChiefComplaint,
         PresentIllness,
         ReviewOfSystems,
@@ -81,6 +87,7 @@ impl NoteTopic {
         Labs,
         Procedures,
         Assessment,
+        Diagnosis,
         Plan,
         Disposition,
         HospitalCourse,
@@ -90,7 +97,7 @@ impl NoteTopic {
     pub fn transcript_section(self) -> TranscriptSection {
         match self {
             PhysicalExam | Imaging | Labs | Procedures => TranscriptSection::Objective,
-            Assessment | Plan | Disposition | HospitalCourse => {
+            Assessment | Diagnosis | Plan | Disposition | HospitalCourse => {
                 TranscriptSection::AssessmentAndPlan
             }
             _ => TranscriptSection::Subjective,
@@ -115,6 +122,7 @@ impl NoteTopic {
             Labs => "LABS",
             Procedures => "PROCEDURES",
             Assessment => "ASSESSMENT",
+            Diagnosis => "DIAGNOSIS",
             Plan => "PLAN",
             Disposition => "DISPOSITION",
             HospitalCourse => "EDCOURSE",
@@ -147,6 +155,8 @@ const OTHER_SPEAKER_WEIGHT: f64 = 0.7;
 const FIRST_CLINICIAN_WEIGHT: f64 = 2.0;
 const OBJECTIVE_BONUS: f64 = 0.5;
 const ASSESSMENT_AND_PLAN_BONUS: f64 = 0.2;
+const DIAGNOSIS_BIAS: f64 = -0.5;
+const DIAGNOSIS_CUE: f64 = 2.5;
 
 /// Routes a whole conversation (`turns[i]` = role and text of turn `i`) to one topic.
 pub fn route_conversation(turns: &[(ParticipantRole, &str)]) -> Routing {
@@ -332,7 +342,9 @@ pub fn turn_section_evidence(text: &str, role: RoleKind) -> [f64; 3] {
     let best = |section: TranscriptSection| {
         SCORED
             .iter()
-            .filter(|t| t.transcript_section() == section)
+            // "Diagnosis" alone is no plan talk in a turn ("a recent diagnosis of …" in the
+            // history); the assessment's own "diagnos*" cue still counts.
+            .filter(|t| t.transcript_section() == section && **t != Diagnosis)
             .map(|t| scores[t.index()])
             .fold(0.0, f64::max)
     };
@@ -441,6 +453,7 @@ fn bias(topic: NoteTopic) -> f64 {
         Labs => -1.66,
         Procedures => 0.38,
         Assessment => 0.68,
+        Diagnosis => DIAGNOSIS_BIAS,
         Plan => -0.44,
         Disposition => 0.3,
         HospitalCourse => 0.6,
@@ -783,6 +796,30 @@ const CUES: &[(NoteTopic, &str, f64)] = &[
     (HospitalCourse, "ointment", 0.93),
     (HospitalCourse, "in the hospital", 0.91),
     (HospitalCourse, "treated", 0.54),
+    // Hand-set (2026-12-01), not refitted: impressions, instructions and exam findings that the
+    // fitted list missed.
+    (Assessment, "do you have a", -0.48),
+    (Assessment, "you have a history", -0.48),
+    (Assessment, "suspect*", 1.5),
+    (Assessment, "confirms", 1.0),
+    (Assessment, "could explain", 1.5),
+    (Assessment, "the cause", 0.8),
+    (Diagnosis, "diagnosis", DIAGNOSIS_CUE),
+    (Diagnosis, "complicated by", DIAGNOSIS_CUE),
+    (Plan, "let me know if", 1.2),
+    (Plan, "don't hesitate", 1.5),
+    (Plan, "if you develop", 1.2),
+    (Plan, "instructions", 1.0),
+    (Plan, "should help", 1.2),
+    (Plan, "like to start", 1.2),
+    (Plan, "pharmacy", 1.0),
+    (PhysicalExam, "let's check", 1.3),
+    (PhysicalExam, "touch*", 1.0),
+    (PhysicalExam, "i don't see any", 1.0),
+    (PhysicalExam, "i don't feel any", 1.0),
+    (PhysicalExam, "no masses", 1.5),
+    (PhysicalExam, "intact", 1.5),
+    (PhysicalExam, "palpat*", 2.0),
 ];
 
 #[cfg(test)]
@@ -835,6 +872,35 @@ mod tests {
             route_conversation(&plan).section,
             TranscriptSection::AssessmentAndPlan
         );
+    }
+
+    #[test]
+    fn a_named_diagnosis_routes_to_diagnosis() {
+        let diagnosis = [
+            (
+                C,
+                "I am adding two things to your diagnosis list: sleep apnea and type two diabetes.",
+            ),
+            (P, "Okay."),
+        ];
+        let routing = route_conversation(&diagnosis);
+        assert_eq!(routing.topic, Diagnosis);
+        assert_eq!(routing.section, TranscriptSection::AssessmentAndPlan);
+        assert_eq!(Diagnosis.mts_header(), "DIAGNOSIS");
+        // Alone in a turn, "diagnosis" is no plan talk: a history can mention one.
+        let history = turn_section_evidence(
+            "she has a recent diagnosis of lung cancer",
+            RoleKind::Clinician,
+        );
+        assert!(history[2] < 1.0, "{history:?}");
+    }
+
+    #[test]
+    fn a_history_question_is_no_assessment() {
+        let asked = turn_section_evidence("do you have a sore throat", RoleKind::Clinician);
+        assert_eq!(asked[2], 0.0, "{asked:?}");
+        let told = turn_section_evidence("you have a sore throat", RoleKind::Clinician);
+        assert!(told[2] > 0.0, "{told:?}");
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //!   examination manoeuvres and findings, vitals, lab and imaging results → `OBJECTIVE`;
 //!   impressions, diagnoses, prescriptions, referrals, orders and follow-up → `ASSESSMENT_AND_PLAN`.
 //!   A patient rarely states exam findings or plans, so their `OBJECTIVE` and
-//!   `ASSESSMENT_AND_PLAN` cues count for less and their symptom cues for more.
+//!   `ASSESSMENT_AND_PLAN` cues count for less and their symptom cues for more (not in a
+//!   patient's question, which usually asks about the assessment or the plan). Negative cues
+//!   keep history questions ("do you have a …?", "you have a history of …") from reading as a
+//!   diagnosis ("you have a …").
 //! - The turns are then decoded together (Viterbi) with a visit-order prior: staying in a section
 //!   is free, moving forward (history → exam → assessment/plan) is cheap, moving back costs more,
 //!   and stepping into or out of `OTHER` costs a little. A turn with no cues (short answers:
@@ -202,6 +205,7 @@ fn max_of(scores: &[f64; 3]) -> f64 {
 /// Per-section cue scores of one turn, in the order OTHER, SUBJECTIVE, OBJECTIVE,
 /// ASSESSMENT_AND_PLAN. All zero when the turn carries no cue.
 pub fn section_cues(text: &str, speaker: RoleKind) -> [f64; 4] {
+    let asks = text.trim_end().ends_with('?');
     let text = normalize(text);
     let mut scores = [0.0; 4];
     for (section, cues) in [
@@ -223,7 +227,13 @@ pub fn section_cues(text: &str, speaker: RoleKind) -> [f64; 4] {
     scores[OBJECTIVE] += TOPIC_EVIDENCE_WEIGHT * topic[1];
     scores[PLAN] += TOPIC_EVIDENCE_WEIGHT * topic[2];
     if speaker == RoleKind::Patient {
-        scores[SUBJECTIVE] *= 1.5;
+        // A patient answers history questions; the patient's own questions ("will I need
+        // surgery?") come with the assessment and the plan (about a fifth of patient turns
+        // in MTS-Dialog's plan snippets, a twentieth in its history ones), so a question gets
+        // no history boost.
+        if !asks {
+            scores[SUBJECTIVE] *= 1.5;
+        }
         scores[OBJECTIVE] *= 0.5;
         scores[PLAN] *= 0.5;
     }
@@ -398,6 +408,20 @@ const OBJECTIVE_CUES: &[(&str, f64)] = &[
     ("on exam", 2.0),
     ("does this hurt", 2.0),
     ("does that hurt", 2.0),
+    // Findings said while examining, and their absence.
+    ("let me check", 1.5),
+    ("let's check", 1.5),
+    ("i don't see any", 1.2),
+    ("i don't feel any", 1.2),
+    ("i do not feel", 1.2),
+    ("no masses", 1.5),
+    ("touch*", 1.0),
+    ("looks normal", 1.2),
+    ("intact", 1.5),
+    ("symmetric*", 1.5),
+    ("palpat*", 2.0),
+    ("auscultat*", 2.0),
+    ("pulse*", 1.0),
 ];
 
 const PLAN_CUES: &[(&str, f64)] = &[
@@ -466,6 +490,45 @@ const PLAN_CUES: &[(&str, f64)] = &[
     ("once a day", 1.0),
     ("call me", 1.0),
     ("call the office", 1.0),
+    // "Do you have a …?" asks for history; it is not "you have a …" as a diagnosis.
+    ("do you have a", -1.0),
+    ("do you have an", -1.0),
+    // Nor is "you have a history of …", which reads out the chart.
+    ("you have a history", -1.0),
+    // Impressions: what the findings mean.
+    ("suspecting", 1.5),
+    ("confirms", 1.0),
+    ("the cause", 0.8),
+    ("caused by", 1.2),
+    ("due to", 0.8),
+    ("secondary to", 1.5),
+    ("could explain", 1.5),
+    ("would explain", 1.5),
+    ("side effect*", 0.8),
+    ("i believe", 0.8),
+    // Treatment changes and instructions.
+    ("like to start", 1.5),
+    ("going to change", 1.2),
+    ("adjust*", 1.2),
+    ("i'd like you to", 1.2),
+    ("i would like you to", 1.2),
+    ("you should", 0.8),
+    ("you need to", 0.8),
+    ("you must", 0.8),
+    ("keep an eye on", 1.2),
+    ("let me know if", 1.2),
+    ("don't hesitate", 1.5),
+    ("if you develop", 1.2),
+    ("if you notice", 1.0),
+    ("instructions", 1.0),
+    ("stay hydrated", 1.2),
+    ("plenty of fluids", 1.2),
+    ("should help", 1.2),
+    ("should feel better", 1.5),
+    ("options", 1.0),
+    ("pharmacy", 1.0),
+    ("treat", 1.0),
+    ("treating", 1.0),
 ];
 
 #[cfg(test)]
@@ -562,6 +625,79 @@ mod tests {
         assert_eq!(got[4..7], ["X", "X", "X"], "{got:?}");
         assert!(got[7..14].iter().all(|s| *s == "AP"), "{got:?}");
         assert_eq!(got[14], "O", "{got:?}");
+    }
+
+    #[test]
+    fn findings_said_while_examining_are_objective() {
+        let exam = section_cues(
+            "Let's check your throat. I don't see any redness, and I don't feel any lumps when I touch here.",
+            RoleKind::Clinician,
+        );
+        assert!(
+            exam[OBJECTIVE] > exam[SUBJECTIVE] && exam[OBJECTIVE] > exam[PLAN],
+            "{exam:?}"
+        );
+        let nerves = section_cues(
+            "Sensation is intact and the pulses are symmetric.",
+            RoleKind::Clinician,
+        );
+        assert!(nerves[OBJECTIVE] >= 3.0, "{nerves:?}");
+    }
+
+    #[test]
+    fn impressions_and_instructions_are_assessment_and_plan() {
+        for text in [
+            "Your sodium is low, and the diuretic could explain how tired you have been.",
+            "The culture confirms what I was suspecting.",
+            "I'd like to start you on iron. Please let me know if you develop a fever, and don't hesitate to call.",
+            "I'm going to adjust the dose; that should help. Stay hydrated and drink plenty of fluids.",
+        ] {
+            let cues = section_cues(text, RoleKind::Clinician);
+            assert!(
+                cues[PLAN] > cues[SUBJECTIVE] && cues[PLAN] > cues[OBJECTIVE],
+                "{text}: {cues:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn history_questions_are_not_diagnoses() {
+        // "you have a" names a diagnosis, "do you have a …?" and "you have a history of" do not.
+        let diagnosis = section_cues("I think you have a sinus infection.", RoleKind::Clinician);
+        assert!(diagnosis[PLAN] > 0.0, "{diagnosis:?}");
+        for text in [
+            "Do you have a sore throat or an earache?",
+            "So you have a history of asthma.",
+        ] {
+            let cues = section_cues(text, RoleKind::Clinician);
+            assert!(cues[PLAN] <= 0.0, "{text}: {cues:?}");
+        }
+    }
+
+    #[test]
+    fn a_patient_question_is_not_history() {
+        // Patients answer history questions; their own questions come with the assessment and
+        // the plan, so a question does not get the patient's history boost.
+        let asked = section_cues(
+            "Is the pain in my knee from the arthritis?",
+            RoleKind::Patient,
+        );
+        let told = section_cues(
+            "The pain in my knee is from the arthritis.",
+            RoleKind::Patient,
+        );
+        assert!(told[SUBJECTIVE] > 0.0);
+        assert!(asked[SUBJECTIVE] < told[SUBJECTIVE], "{asked:?} {told:?}");
+        let turns = [
+            (C, "Your x-ray shows the stone is blocking the ureter. This explains the pain you have been having."),
+            (P, "Will I need surgery for this?"),
+            (C, "I'd like to start you on a medicine to help it pass, and I'm going to refer you to urology."),
+            (P, "How long will it take to pass?"),
+            (C, "Usually a few days. Drink plenty of fluids and let me know if the pain gets worse."),
+            (P, "Okay."),
+        ];
+        let got = sections(&turns);
+        assert!(got.iter().filter(|s| **s == "AP").count() >= 4, "{got:?}");
     }
 
     #[test]
