@@ -307,7 +307,10 @@ fn the_same_recording_gives_the_same_transcript_every_time() {
         .iter()
         .enumerate()
     {
-        signal.extend(speak(sentence, if index % 2 == 0 { "en-us" } else { "en-us+f3" }));
+        signal.extend(speak(
+            sentence,
+            if index % 2 == 0 { "en-us" } else { "en-us+f3" },
+        ));
         signal.extend(silence(0.7));
     }
     let audio = DecodedAudio::from_16k_channels(vec![signal]);
