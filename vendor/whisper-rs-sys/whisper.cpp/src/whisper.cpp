@@ -6932,7 +6932,8 @@ int whisper_full_with_state(
         decoder.probs.resize   (ctx->vocab.n_vocab);
         decoder.logits.resize  (ctx->vocab.n_vocab);
         decoder.logprobs.resize(ctx->vocab.n_vocab);
-        decoder.logits_id.reserve(ctx->model.hparams.n_vocab);
+        // (no logits_id work vector: beam search no longer sorts the vocabulary; only language
+        // detection uses decoder 0's)
 
         decoder.rng = std::mt19937(j);
     }
