@@ -47,7 +47,6 @@ def main():
     served = []  # per event: {"id", "start", "end", "status"}
     done = threading.Event()
     lock = threading.Lock()
-    started = time.monotonic()
     init_error = []
 
     class Runtime(BaseHTTPRequestHandler):
