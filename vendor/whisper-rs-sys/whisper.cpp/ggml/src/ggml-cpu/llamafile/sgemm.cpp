@@ -54,7 +54,10 @@
 #include "ggml-quants.h"
 #include "simd-mappings.h"
 
+#include <algorithm>
+#include <cstring>
 #include <array>
+#include <vector>
 #include <type_traits>
 
 #ifdef _MSC_VER
@@ -1378,7 +1381,17 @@ class tinyBLAS_Q0_AVX {
     }
 
     void matmul(int64_t m, int64_t n) {
-        mnpack(0, m, 0, n);
+        if (n > 8) {
+            mnpack(0, m, 0, n);
+            return;
+        }
+        // Few columns (a decoder step's beams): the recursion below does one pass over A per
+        // column remainder (n = 5: the 4 + 1 columns read Whisper's 20 MB vocabulary matrix
+        // twice). Bands of rows small enough for L1 make it one pass.
+        const int64_t band = 64 * nth;
+        for (int64_t m0 = 0; m0 < m; m0 += band) {
+            mnpack(m0, std::min(m, m0 + band), 0, n);
+        }
     }
 
   private:
@@ -3321,6 +3334,155 @@ class tinyBLAS_PPC {
  * @param Ctype is GGML data type of `C`
  * @return true if this function was able to service the matmul request
  */
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && !defined(__AVX512F__)
+// Packed f32 GEMM for large f16/f32 products (Whisper's encoder: attention over 1500 frames,
+// convolutions, prompt processing). tinyBLAS forms each output as a dot product along k and ends
+// every one with a horizontal sum, and converts f16 on every load; for Whisper's k = 64
+// attention products that overhead is most of the work. Here both operands are converted once
+// into f32 panels (BLIS's packing) and a 16x6 outer-product kernel keeps twelve accumulators in
+// registers, with no horizontal sums. C[ldc*j + i] = sum_l A[lda*i + l] * B[ldb*j + l].
+namespace packed_gemm {
+
+constexpr int64_t MR = 16;   // rows of A per micro-tile (two 8-float vectors)
+constexpr int64_t NR = 6;    // columns of B per micro-tile
+constexpr int64_t KC = 256;            // k per panel (an A micro-panel of 16 KB stays in L1)
+constexpr int64_t A_BLOCK = 24 * 1024;  // floats of A packed at once (96 KB, L2)
+constexpr int64_t NC_MAX = 2048;         // columns of B packed at once (up to 2 MB: L3)
+
+// Row `row` of `src` (row stride `ld` in elements, or blocks for q8_0), values [l0, l0 + kc), as f32.
+static inline void load_row(const float * src, int64_t ld, int64_t row, int64_t l0, int64_t kc, float * out) {
+    std::memcpy(out, src + ld * row + l0, kc * sizeof(float));
+}
+static inline void load_row(const ggml_fp16_t * src, int64_t ld, int64_t row, int64_t l0, int64_t kc, float * out) {
+    const ggml_fp16_t * in = src + ld * row + l0;
+    int64_t l = 0;
+    for (; l + 8 <= kc; l += 8) {
+        _mm256_storeu_ps(out + l, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(in + l))));
+    }
+    for (; l < kc; ++l) {
+        out[l] = GGML_CPU_FP16_TO_FP32(in[l]);
+    }
+}
+// q8_0: l0 and kc are multiples of the 32-value block (KC is, and k is for q8_0 rows).
+static inline void load_row(const block_q8_0 * src, int64_t ld, int64_t row, int64_t l0, int64_t kc, float * out) {
+    const block_q8_0 * block = src + ld * row + l0 / QK8_0;
+    for (int64_t b = 0; b < kc / QK8_0; ++b, ++block) {
+        const __m256 d = _mm256_set1_ps(GGML_CPU_FP16_TO_FP32(block->d));
+        for (int q = 0; q < QK8_0; q += 8) {
+            const __m256i values = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(block->qs + q)));
+            _mm256_storeu_ps(out + b * QK8_0 + q, _mm256_mul_ps(d, _mm256_cvtepi32_ps(values)));
+        }
+    }
+}
+
+// rows [i0, i0 + rows) of `src`, k range [l0, l0 + kc), into panels of `width` rows laid out
+// [l][width], zero-padded past `rows`.
+template <typename T>
+static void pack(const T * src, int64_t ld, int64_t i0, int64_t rows, int64_t l0, int64_t kc,
+                 int64_t width, float * dst) {
+    alignas(32) float row_values[KC];
+    for (int64_t p = 0; p < rows; p += width) {
+        const int64_t valid = std::min(width, rows - p);
+        float * panel = dst + p * kc;
+        for (int64_t r = 0; r < valid; ++r) {
+            load_row(src, ld, i0 + p + r, l0, kc, row_values);
+            for (int64_t l = 0; l < kc; ++l) {
+                panel[l * width + r] = row_values[l];
+            }
+        }
+        for (int64_t r = valid; r < width; ++r) {
+            for (int64_t l = 0; l < kc; ++l) {
+                panel[l * width + r] = 0.0f;
+            }
+        }
+    }
+}
+
+// C tile (mr x nr valid) = or += A panel (kc x MR) * B panel (kc x NR).
+static inline void micro_kernel(int64_t kc, const float * a, const float * b, float * C, int64_t ldc,
+                                bool accumulate, int64_t mr, int64_t nr) {
+    __m256 c0[NR], c1[NR];
+    for (int j = 0; j < NR; ++j) {
+        c0[j] = _mm256_setzero_ps();
+        c1[j] = _mm256_setzero_ps();
+    }
+    for (int64_t l = 0; l < kc; ++l) {
+        const __m256 a0 = _mm256_loadu_ps(a + l * MR);
+        const __m256 a1 = _mm256_loadu_ps(a + l * MR + 8);
+        for (int j = 0; j < NR; ++j) {
+            const __m256 bj = _mm256_broadcast_ss(b + l * NR + j);
+            c0[j] = _mm256_fmadd_ps(a0, bj, c0[j]);
+            c1[j] = _mm256_fmadd_ps(a1, bj, c1[j]);
+        }
+    }
+    // Constant indices only: indexing the accumulators with a run-time j would put them on the stack.
+    if (mr == MR && nr == NR) {
+        for (int j = 0; j < NR; ++j) {
+            float * out = C + ldc * j;
+            if (accumulate) {
+                c0[j] = _mm256_add_ps(c0[j], _mm256_loadu_ps(out));
+                c1[j] = _mm256_add_ps(c1[j], _mm256_loadu_ps(out + 8));
+            }
+            _mm256_storeu_ps(out, c0[j]);
+            _mm256_storeu_ps(out + 8, c1[j]);
+        }
+        return;
+    }
+    alignas(32) float tile[NR][MR];
+    for (int j = 0; j < NR; ++j) {
+        _mm256_store_ps(tile[j], c0[j]);
+        _mm256_store_ps(tile[j] + 8, c1[j]);
+    }
+    for (int64_t j = 0; j < nr; ++j) {
+        float * out = C + ldc * j;
+        for (int64_t i = 0; i < mr; ++i) {
+            out[i] = accumulate ? out[i] + tile[j][i] : tile[j][i];
+        }
+    }
+}
+
+template <typename TA, typename TB>
+static bool gemm(const ggml_compute_params * params, int64_t m, int64_t n, int64_t k,
+                 const TA * A, int64_t lda, const TB * B, int64_t ldb, float * C, int64_t ldc) {
+    // Packing B costs about as much as m / 48 of the arithmetic: with few rows of A (attention's
+    // 64-value heads times V) tinyBLAS's dot products over the long k are cheaper. Products with
+    // few columns (a decoder step's beams) are memory-bound: packing would not pay either.
+    if (m < 128 || n < 4 * NR * params->nth || k < 8) {
+        return false;
+    }
+    // A is packed once per block of rows and k, B once per block of columns and k (BLIS's
+    // order: the B block in L2/L3, an A block in L2, one micro-panel of each in L1).
+    const int64_t per_thread = (n + params->nth - 1) / params->nth;
+    const int64_t j_begin = std::min(n, per_thread * params->ith);
+    const int64_t j_end = std::min(n, j_begin + per_thread);
+    const int64_t MC = std::max(MR, A_BLOCK / std::min(KC, k) / MR * MR);
+    static thread_local std::vector<float> a_pack, b_pack;
+    a_pack.resize(A_BLOCK);
+    b_pack.resize(std::min(NC_MAX, (j_end - j_begin + NR - 1) / NR * NR) * KC);
+    for (int64_t jc = j_begin; jc < j_end; jc += NC_MAX) {
+        const int64_t nc = std::min(NC_MAX, j_end - jc);
+        for (int64_t pc = 0; pc < k; pc += KC) {
+            const int64_t kc = std::min(KC, k - pc);
+            pack(B, ldb, jc, nc, pc, kc, NR, b_pack.data());
+            for (int64_t ic = 0; ic < m; ic += MC) {
+                const int64_t mc = std::min(MC, m - ic);
+                pack(A, lda, ic, mc, pc, kc, MR, a_pack.data());
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        micro_kernel(kc, a_pack.data() + ir * kc, b_pack.data() + jr * kc,
+                                     C + ldc * (jc + jr) + ic + ir, ldc, pc > 0,
+                                     std::min(MR, mc - ir), std::min(NR, nc - jr));
+                    }
+                }
+            }
+        }
+    }
+    return true;
+}
+
+} // namespace packed_gemm
+#endif
+
 bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,
                      const void *A, int64_t lda, const void *B, int64_t ldb, void *C,
                      int64_t ldc, int Atype, int Btype, int Ctype) {
@@ -3348,6 +3510,11 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     case GGML_TYPE_F32: {
         if (Btype != GGML_TYPE_F32)
             return false;
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && !defined(__AVX512F__)
+        if (packed_gemm::gemm(params, m, n, k, (const float *)A, lda, (const float *)B, ldb, (float *)C, ldc)) {
+            return true;
+        }
+#endif
 #if defined(__AVX512F__)
         tinyBLAS<16, __m512, __m512, float, float, float> tb{ params,
             k, (const float *)A, lda,
@@ -3469,6 +3636,16 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     }
 
     case GGML_TYPE_F16: {
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && !defined(__AVX512F__)
+        if (Btype == GGML_TYPE_F16 &&
+            packed_gemm::gemm(params, m, n, k, (const ggml_fp16_t *)A, lda, (const ggml_fp16_t *)B, ldb, (float *)C, ldc)) {
+            return true;
+        }
+        if (Btype == GGML_TYPE_F32 &&
+            packed_gemm::gemm(params, m, n, k, (const ggml_fp16_t *)A, lda, (const float *)B, ldb, (float *)C, ldc)) {
+            return true;
+        }
+#endif
 #if defined(__AVX512F__)
         if (Btype == GGML_TYPE_F16) {
             tinyBLAS<16, __m512, __m512, ggml_fp16_t, ggml_fp16_t, float> tb{ params, k,
@@ -3538,6 +3715,14 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     }
 
     case GGML_TYPE_Q8_0: {
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && !defined(__AVX512F__)
+        // Large products with the f32 activations (ggml's first try, before it quantises them):
+        // the weights are dequantised into the packed panels (k and lda count 32-value blocks).
+        if (Btype == GGML_TYPE_F32 &&
+            packed_gemm::gemm(params, m, n, k * QK8_0, (const block_q8_0 *)A, lda, (const float *)B, ldb, (float *)C, ldc)) {
+            return true;
+        }
+#endif
         if (Btype != GGML_TYPE_Q8_0)
            return false;
 #if defined(__AVX2__) || defined(__AVX512F__) || defined(__AVX__)
