@@ -3304,36 +3304,6 @@ class tinyBLAS_PPC {
 #endif
 } // namespace
 
-/**
- * Performs optimized matrix multiplication on CPU.
- *
- * This subroutine may compute C = Aᵀ * B with column major ordering.
- * Despite its name, this isn't a generalized implementation. Work is
- * only performed when a handwritten kernel is written and available.
- * Otherwise the caller should fall back to a general matmul routine.
- *
- * For example, for single-threaded single-precision GEMM you can say
- *
- *     llamafile_sgemm(m, n, k, A, lda, B, ldb, C, ldc,
- *                     0, 1,
- *                     GGML_TYPE_F32, GGML_TYPE_F32, GGML_TYPE_F32);
- *
- * @param m is rows in `A` and `C`
- * @param n is cols in `B` and `C`
- * @param k is cols in `A` and rows in `B`
- * @param A is first input matrix (always transposed)
- * @param lda is row stride of `A`
- * @param B is second input matrix (never transposed)
- * @param ldb is row stride of `B`
- * @param C is input/output array of output matrices
- * @param ldc is row stride of `C`
- * @param ith is thread id (must be less than `nth`)
- * @param nth is number of threads (must be greater than zero)
- * @param Atype is GGML data type of `A`
- * @param Btype is GGML data type of `B`
- * @param Ctype is GGML data type of `C`
- * @return true if this function was able to service the matmul request
- */
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && !defined(__AVX512F__)
 // Packed f32 GEMM for large f16/f32 products (Whisper's encoder: attention over 1500 frames,
 // convolutions, prompt processing). tinyBLAS forms each output as a dot product along k and ends
@@ -3343,11 +3313,11 @@ class tinyBLAS_PPC {
 // registers, with no horizontal sums. C[ldc*j + i] = sum_l A[lda*i + l] * B[ldb*j + l].
 namespace packed_gemm {
 
-constexpr int64_t MR = 16;   // rows of A per micro-tile (two 8-float vectors)
-constexpr int64_t NR = 6;    // columns of B per micro-tile
+constexpr int64_t MR = 16;             // rows of A per micro-tile (two 8-float vectors)
+constexpr int64_t NR = 6;              // columns of B per micro-tile
 constexpr int64_t KC = 256;            // k per panel (an A micro-panel of 16 KB stays in L1)
-constexpr int64_t A_BLOCK = 24 * 1024;  // floats of A packed at once (96 KB, L2)
-constexpr int64_t NC_MAX = 2048;         // columns of B packed at once (up to 2 MB: L3)
+constexpr int64_t A_BLOCK = 24 * 1024; // floats of A packed at once (96 KB, L2)
+constexpr int64_t NC_MAX = 2048;       // columns of B packed at once (up to 2 MB: L3)
 
 // Row `row` of `src` (row stride `ld` in elements, or blocks for q8_0), values [l0, l0 + kc), as f32.
 static inline void load_row(const float * src, int64_t ld, int64_t row, int64_t l0, int64_t kc, float * out) {
@@ -3482,6 +3452,37 @@ static bool gemm(const ggml_compute_params * params, int64_t m, int64_t n, int64
 
 } // namespace packed_gemm
 #endif
+
+/**
+ * Performs optimized matrix multiplication on CPU.
+ *
+ * This subroutine may compute C = Aᵀ * B with column major ordering.
+ * Despite its name, this isn't a generalized implementation. Work is
+ * only performed when a handwritten kernel is written and available.
+ * Otherwise the caller should fall back to a general matmul routine.
+ *
+ * For example, for single-threaded single-precision GEMM you can say
+ *
+ *     llamafile_sgemm(m, n, k, A, lda, B, ldb, C, ldc,
+ *                     0, 1,
+ *                     GGML_TYPE_F32, GGML_TYPE_F32, GGML_TYPE_F32);
+ *
+ * @param m is rows in `A` and `C`
+ * @param n is cols in `B` and `C`
+ * @param k is cols in `A` and rows in `B`
+ * @param A is first input matrix (always transposed)
+ * @param lda is row stride of `A`
+ * @param B is second input matrix (never transposed)
+ * @param ldb is row stride of `B`
+ * @param C is input/output array of output matrices
+ * @param ldc is row stride of `C`
+ * @param ith is thread id (must be less than `nth`)
+ * @param nth is number of threads (must be greater than zero)
+ * @param Atype is GGML data type of `A`
+ * @param Btype is GGML data type of `B`
+ * @param Ctype is GGML data type of `C`
+ * @return true if this function was able to service the matmul request
+ */
 
 bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,
                      const void *A, int64_t lda, const void *B, int64_t ldb, void *C,
