@@ -51,6 +51,7 @@
 #include "sgemm.h"
 #include "ggml-impl.h"
 #include "ggml-cpu-impl.h"
+#include "ggml-cpu.h"
 #include "ggml-quants.h"
 #include "simd-mappings.h"
 
@@ -3324,25 +3325,11 @@ static inline void load_row(const float * src, int64_t ld, int64_t row, int64_t 
     std::memcpy(out, src + ld * row + l0, kc * sizeof(float));
 }
 static inline void load_row(const ggml_fp16_t * src, int64_t ld, int64_t row, int64_t l0, int64_t kc, float * out) {
-    const ggml_fp16_t * in = src + ld * row + l0;
-    int64_t l = 0;
-    for (; l + 8 <= kc; l += 8) {
-        _mm256_storeu_ps(out + l, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(in + l))));
-    }
-    for (; l < kc; ++l) {
-        out[l] = GGML_CPU_FP16_TO_FP32(in[l]);
-    }
+    ggml_cpu_fp16_to_fp32(src + ld * row + l0, out, kc);
 }
 // q8_0: l0 and kc are multiples of the 32-value block (KC is, and k is for q8_0 rows).
 static inline void load_row(const block_q8_0 * src, int64_t ld, int64_t row, int64_t l0, int64_t kc, float * out) {
-    const block_q8_0 * block = src + ld * row + l0 / QK8_0;
-    for (int64_t b = 0; b < kc / QK8_0; ++b, ++block) {
-        const __m256 d = _mm256_set1_ps(GGML_CPU_FP16_TO_FP32(block->d));
-        for (int q = 0; q < QK8_0; q += 8) {
-            const __m256i values = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(block->qs + q)));
-            _mm256_storeu_ps(out + b * QK8_0 + q, _mm256_mul_ps(d, _mm256_cvtepi32_ps(values)));
-        }
-    }
+    dequantize_row_q8_0(src + ld * row + l0 / QK8_0, out, kc);
 }
 
 // rows [i0, i0 + rows) of `src`, k range [l0, l0 + kc), into panels of `width` rows laid out
@@ -3483,7 +3470,6 @@ static bool gemm(const ggml_compute_params * params, int64_t m, int64_t n, int64
  * @param Ctype is GGML data type of `C`
  * @return true if this function was able to service the matmul request
  */
-
 bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,
                      const void *A, int64_t lda, const void *B, int64_t ldb, void *C,
                      int64_t ldc, int Atype, int Btype, int Ctype) {
