@@ -5,7 +5,11 @@
 #      produces: that is where a circular dependency between the bucket's notification and a
 #      function would show (cfn-lint skips cycle checks on AWS::Serverless resources);
 #   3. no IAM, key, bucket or queue policy statement in the transformed template that *allows*
-#      the action "*" or "<service>:*", and the functions' roles grant no resource "*".
+#      the action "*" or "<service>:*", and the functions' roles grant no resource "*";
+#   4. scripts/check_policies.py: its self-test (it can deny), then every AWS call the functions
+#      make (shared/aws/data/aws_calls.tsv) evaluated with IAM's rules against the roles, the key
+#      policy and the bucket policy (moto enforces none of them): any call denied, or any role
+#      grant that no call uses (--strict), fails the check.
 # Needs: pip install 'cfn-lint==1.58.0' 'aws-sam-translator==1.115.0' (PYTHON= picks the interpreter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,4 +107,8 @@ print(f"policy check: {checked} statements, no wildcard actions")
 PY
 
 cfn_lint "$work/transformed.json"
+
+"$PYTHON" scripts/check_policies.py --template "$TEMPLATE" --self-test > "$work/self-test.log" \
+  || { cat "$work/self-test.log"; exit 1; }
+"$PYTHON" scripts/check_policies.py --template "$TEMPLATE" --strict --quiet
 echo "check-template: $TEMPLATE OK"
