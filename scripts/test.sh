@@ -27,4 +27,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 \
 
 cargo fmt --all --check
 cargo run -q -p veriscribe -- model fetch
+# whisper.cpp was compiled with the CPU features Lambda runs (AVX2, FMA, F16C; no AVX-512).
+cargo test --workspace --all-targets --no-run
+bash scripts/check-cpu-features.sh
 cargo test --workspace --all-targets
