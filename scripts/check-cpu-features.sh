@@ -109,7 +109,8 @@ for file in "${files[@]}"; do
   whole=0
   if [ -n "$filter" ] && [ "$nfunc" -eq 0 ]; then
     echo "  no ggml/whisper.cpp function symbols (stripped binary?): counted the whole binary, so" \
-      "other code counts too; AVX-512 there (aws-lc has run-time dispatched AVX-512) is not an error"
+      "code with run-time dispatch (rustfft: AVX/FMA; aws-lc: AVX2/AVX-512) counts too; F16C is" \
+      "ggml's alone, and AVX-512 here is not an error. The library's counts are exact."
     counts=$(count '')
     whole=1
   elif [ -n "$filter" ]; then
