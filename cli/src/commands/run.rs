@@ -59,6 +59,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         clinical_note_generation_settings: ClinicalNoteGenerationSettings {
             note_template: template,
         },
+        ..JobSettings::default()
     };
     settings.validate(&channel_definitions)?;
     let input = std::fs::canonicalize(&args.input)
@@ -150,6 +151,7 @@ async fn process(
             input,
             &DecodeOptions {
                 max_duration_seconds: args.max_duration,
+                ..DecodeOptions::default()
             },
         )?;
         audio_seconds = Some(audio.duration_seconds);

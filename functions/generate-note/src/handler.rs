@@ -22,11 +22,16 @@ pub async fn build(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Gener
                 &config.jobs_table,
                 config.job_ttl_days,
             )),
-            outputs: Arc::new(S3ObjectStore::new(
-                s3_client(sdk),
-                config.output_bucket()?,
-                &config.output_prefix,
-            )),
+            // SSE-KMS asked for explicitly: the `healthscribe` output format writes plaintext
+            // JSON whose only protection at rest is this.
+            outputs: Arc::new(
+                S3ObjectStore::new(
+                    s3_client(sdk),
+                    config.output_bucket()?,
+                    &config.output_prefix,
+                )
+                .with_sse_kms(config.kms_key_id()?),
+            ),
             envelope: Arc::new(envelope),
             metrics: Metrics::stdout(&config.metrics_namespace),
         },
@@ -116,12 +121,19 @@ mod tests {
     async fn rig(
         envelope: Arc<dyn Envelope>,
     ) -> (Arc<MemoryJobStore>, Arc<MemoryObjects>, GenerateNote) {
+        rig_with(envelope, Default::default()).await
+    }
+
+    async fn rig_with(
+        envelope: Arc<dyn Envelope>,
+        settings: veriscribe_core::formats::JobSettings,
+    ) -> (Arc<MemoryJobStore>, Arc<MemoryObjects>, GenerateNote) {
         let jobs = MemoryJobStore::new();
         let outputs = MemoryObjects::new();
         jobs.create(&MedicalScribeJob::new_queued(
             "job-1",
             "s3://rec/recordings/a.wav",
-            Default::default(),
+            settings,
             Vec::new(),
             time::OffsetDateTime::now_utc(),
         ))
@@ -199,6 +211,78 @@ mod tests {
         assert!(open_documentation(&sealed, "job-1", &*envelope)
             .await
             .is_err());
+    }
+
+    /// Concurrent deliveries of one message (SQS is at-least-once): one set of outputs, written
+    /// once, and a delivery after COMPLETED writes nothing.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn concurrent_and_late_deliveries_write_each_output_once() {
+        let envelope = Arc::new(ContextCheckingEnvelope);
+        let (jobs, outputs, function) = rig(envelope.clone()).await;
+        let function = Arc::new(function);
+        let deliveries: Vec<_> = (0..3)
+            .map(|_| {
+                let function = function.clone();
+                tokio::spawn(async move { handle(&function, sqs("job-1")).await.unwrap() })
+            })
+            .collect();
+        for delivery in deliveries {
+            assert!(delivery.await.unwrap().batch_item_failures.is_empty());
+        }
+        assert_eq!(outputs.keys().len(), 3);
+        let job = jobs.snapshot("job-1").unwrap();
+        assert_eq!(job.medical_scribe_job_status, JobStatus::Completed);
+        let note = outputs.get("job-1/summary.json.encrypted").await.unwrap();
+        // A late redelivery after COMPLETED: nothing changes.
+        outputs.insert("job-1/summary.json.encrypted", b"sentinel".to_vec());
+        handle(&function, sqs("job-1")).await.unwrap();
+        assert_eq!(
+            outputs.get("job-1/summary.json.encrypted").await.unwrap(),
+            b"sentinel"
+        );
+        assert_eq!(jobs.snapshot("job-1").unwrap(), job);
+        assert!(open_documentation(&note, "job-1", &*envelope).await.is_ok());
+    }
+
+    /// `healthscribe`: plaintext `summary.json` / `codes.json` that parse as HealthScribe's
+    /// documentation; the envelope is never called.
+    #[tokio::test]
+    async fn the_healthscribe_output_format_writes_plain_healthscribe_json() {
+        let settings = veriscribe_core::formats::JobSettings {
+            output_format: veriscribe_core::formats::OutputFormat::HealthScribe,
+            ..Default::default()
+        };
+        let (jobs, outputs, function) =
+            rig_with(Arc::new(FailingKms { retryable: false }), settings).await;
+        let response = handle(&function, sqs("job-1")).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        let job = jobs.snapshot("job-1").unwrap();
+        assert_eq!(
+            job.medical_scribe_job_status,
+            JobStatus::Completed,
+            "{:?}",
+            job.failure_reason
+        );
+        let mut keys = outputs.keys();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "job-1/codes.json",
+                "job-1/summary.json",
+                "job-1/transcript.json"
+            ]
+        );
+        assert_eq!(
+            job.medical_scribe_output.unwrap().clinical_document_uri,
+            "mem://job-1/summary.json"
+        );
+        let note: veriscribe_core::formats::ClinicalDocumentationFile =
+            serde_json::from_slice(&outputs.get("job-1/summary.json").await.unwrap()).unwrap();
+        assert!(!note.clinical_documentation.sections.is_empty());
+        let codes: veriscribe_core::formats::MedicalCodesFile =
+            serde_json::from_slice(&outputs.get("job-1/codes.json").await.unwrap()).unwrap();
+        assert_eq!(codes.medical_codes.codes[0].code, "R05.9");
     }
 
     #[tokio::test]

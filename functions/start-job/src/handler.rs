@@ -77,8 +77,8 @@ mod tests {
         }
     }
 
-    /// The shape real S3 sends: key URL-encoded with `+` for spaces.
-    fn event(key: &str, etag: &str) -> LambdaEvent<S3Event> {
+    /// The shape real S3 sends for a versioned bucket: key URL-encoded with `+` for spaces.
+    fn event(key: &str, version: &str) -> LambdaEvent<S3Event> {
         let payload: S3Event = serde_json::from_value(serde_json::json!({
             "Records": [{
                 "eventVersion": "2.1",
@@ -93,7 +93,7 @@ mod tests {
                     "s3SchemaVersion": "1.0",
                     "configurationId": "recordings",
                     "bucket": {"name": "rec", "arn": "arn:aws:s3:::rec"},
-                    "object": {"key": key, "size": 10, "eTag": etag, "sequencer": "0A"}
+                    "object": {"key": key, "size": 10, "eTag": "e", "versionId": version, "sequencer": "0A"}
                 }
             }]
         }))
@@ -104,19 +104,19 @@ mod tests {
     #[tokio::test]
     async fn an_upload_queues_one_job_and_a_duplicate_event_adds_nothing() {
         let rig = rig();
-        rig.recordings.upload(
+        let version = rig.recordings.upload(
             "rec",
             "recordings/visit 1.wav",
             vec![1; 100],
             &[("note-template", "DAP")],
         );
-        let first = handle(&rig.stage, event("recordings/visit+1.wav", "abc"))
+        let first = handle(&rig.stage, event("recordings/visit+1.wav", &version))
             .await
             .unwrap();
         let StartOutcome::Queued { job_name } = &first[0] else {
             panic!("expected a queued job, got {first:?}");
         };
-        let again = handle(&rig.stage, event("recordings/visit+1.wav", "abc"))
+        let again = handle(&rig.stage, event("recordings/visit+1.wav", &version))
             .await
             .unwrap();
         assert_eq!(
@@ -131,7 +131,11 @@ mod tests {
         assert_eq!(rig.queue.sent()[0].job_name, *job_name);
         let job = rig.jobs.snapshot(job_name).unwrap();
         assert_eq!(job.medical_scribe_job_status, JobStatus::Queued);
-        assert_eq!(job.media.media_file_uri, "s3://rec/recordings/visit 1.wav");
+        assert_eq!(
+            job.media.media_file_uri,
+            format!("s3://rec/recordings/visit 1.wav?versionId={version}")
+        );
+        assert!(job_name.starts_with("job-") && !job_name.contains("visit"));
         assert_eq!(
             job.settings
                 .clinical_note_generation_settings
@@ -144,10 +148,11 @@ mod tests {
     #[tokio::test]
     async fn throttled_hand_off_is_retried_and_the_retry_sends_exactly_once() {
         let rig = rig();
-        rig.recordings
+        let v = rig
+            .recordings
             .upload("rec", "recordings/a.wav", vec![1; 10], &[]);
         rig.queue.fail_next(throttled());
-        let err = handle(&rig.stage, event("recordings/a.wav", "e1"))
+        let err = handle(&rig.stage, event("recordings/a.wav", &v))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("ThrottlingException"), "{err}");
@@ -158,7 +163,7 @@ mod tests {
         );
         assert!(rig.queue.sent().is_empty());
         // The retried event finds the row never handed off and sends now.
-        let retried = handle(&rig.stage, event("recordings/a.wav", "e1"))
+        let retried = handle(&rig.stage, event("recordings/a.wav", &v))
             .await
             .unwrap();
         assert!(matches!(
@@ -166,7 +171,7 @@ mod tests {
             StartOutcome::Duplicate { resent: true, .. }
         ));
         assert_eq!(rig.queue.sent().len(), 1);
-        handle(&rig.stage, event("recordings/a.wav", "e1"))
+        handle(&rig.stage, event("recordings/a.wav", &v))
             .await
             .unwrap();
         assert_eq!(rig.queue.sent().len(), 1);
@@ -175,18 +180,19 @@ mod tests {
     #[tokio::test]
     async fn bad_uploads_end_failed_with_a_reason_and_no_message() {
         let rig = rig();
-        rig.recordings
-            .upload("rec", "recordings/notes.txt", vec![1; 10], &[]);
-        rig.recordings
-            .upload("rec", "recordings/big.wav", vec![1; 1001], &[]);
-        rig.recordings
-            .upload("rec", "recordings/empty.flac", Vec::new(), &[]);
-        rig.recordings.upload(
-            "rec",
-            "recordings/odd.wav",
-            vec![1; 10],
-            &[("max-speakers", "1")],
-        );
+        let mut versions = std::collections::HashMap::new();
+        for (key, bytes, metadata) in [
+            ("recordings/notes.txt", vec![1; 10], &[][..]),
+            ("recordings/big.wav", vec![1; 1001], &[][..]),
+            ("recordings/empty.flac", Vec::new(), &[][..]),
+            (
+                "recordings/odd.wav",
+                vec![1; 10],
+                &[("max-speakers", "1")][..],
+            ),
+        ] {
+            versions.insert(key, rig.recordings.upload("rec", key, bytes, metadata));
+        }
         let cases = [
             ("recordings/notes.txt", "unsupported file type (.txt)"),
             ("recordings/big.wav", "more than the limit of 1000 bytes"),
@@ -197,7 +203,9 @@ mod tests {
             ),
         ];
         for (key, expected) in cases {
-            let outcome = handle(&rig.stage, event(key, "e")).await.unwrap();
+            let outcome = handle(&rig.stage, event(key, &versions[key]))
+                .await
+                .unwrap();
             let StartOutcome::Rejected { job_name, reason } = &outcome[0] else {
                 panic!("{key}: expected a rejection, got {outcome:?}");
             };
@@ -206,7 +214,9 @@ mod tests {
             assert_eq!(job.medical_scribe_job_status, JobStatus::Failed);
             assert_eq!(job.failure_reason.as_deref(), Some(reason.as_str()));
             // A duplicate of a rejected upload changes nothing.
-            handle(&rig.stage, event(key, "e")).await.unwrap();
+            handle(&rig.stage, event(key, &versions[key]))
+                .await
+                .unwrap();
         }
         assert_eq!(rig.jobs.count(), 4);
         assert!(rig.queue.sent().is_empty());
@@ -215,14 +225,15 @@ mod tests {
     #[tokio::test]
     async fn events_outside_the_prefix_are_ignored_and_head_throttling_is_retryable() {
         let rig = rig();
-        let outcome = handle(&rig.stage, event("output/x.wav", "e"))
+        let outcome = handle(&rig.stage, event("output/x.wav", "v9"))
             .await
             .unwrap();
         assert!(matches!(outcome[0], StartOutcome::Ignored { .. }));
-        rig.recordings
+        let v = rig
+            .recordings
             .upload("rec", "recordings/a.wav", vec![1; 10], &[]);
         rig.recordings.fail_next_head(throttled());
-        assert!(handle(&rig.stage, event("recordings/a.wav", "e"))
+        assert!(handle(&rig.stage, event("recordings/a.wav", &v))
             .await
             .is_err());
         assert_eq!(rig.jobs.count(), 0);

@@ -38,6 +38,7 @@ impl Recognizer for WhisperRecognizer {
         let hint = extension.map(FormatHint::extension).unwrap_or_default();
         let options = DecodeOptions {
             max_duration_seconds: self.max_audio_seconds,
+            ..DecodeOptions::default()
         };
         // Every decode error is a property of the file: retrying cannot help.
         let audio = decode_bytes(audio, &hint, &options).map_err(|e: AudioError| {
@@ -204,14 +205,22 @@ mod tests {
     }
 
     async fn rig_with_job(key: &str, bytes: Vec<u8>) -> Rig {
+        rig_with_recognizer(key, bytes, Arc::new(DecodeThenFixedWords)).await
+    }
+
+    async fn rig_with_recognizer(
+        key: &str,
+        bytes: Vec<u8>,
+        recognizer: Arc<dyn Recognizer>,
+    ) -> Rig {
         let jobs = MemoryJobStore::new();
         let outputs = MemoryObjects::new();
         let notes = MemoryQueue::new();
         let recordings = MemoryRecordings::new();
-        recordings.upload("rec", key, bytes, &[]);
+        let version = recordings.upload("rec", key, bytes, &[]);
         jobs.create(&MedicalScribeJob::new_queued(
             "job-1",
-            format!("s3://rec/{key}"),
+            format!("s3://rec/{key}?versionId={version}"),
             Default::default(),
             Vec::new(),
             time::OffsetDateTime::now_utc(),
@@ -225,7 +234,7 @@ mod tests {
                 recordings: recordings.clone(),
                 outputs: outputs.clone(),
                 note_queue: notes.clone(),
-                recognizer: Arc::new(DecodeThenFixedWords),
+                recognizer,
                 metrics,
             },
             dead_letter_queue_arn: Some("arn:aws:sqs:us-east-1:1:transcribe-dlq".into()),
@@ -338,5 +347,106 @@ mod tests {
         // Unknown jobs and malformed bodies are dropped, not retried.
         let response = handle(&rig.function, sqs("nope", QUEUE)).await.unwrap();
         assert!(response.batch_item_failures.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn each_job_transcribes_the_version_that_started_it() {
+        let rig = rig_with_job("recordings/a.wav", wav(2.0)).await;
+        // The key is overwritten (with something that is not audio) before transcribe runs.
+        let second = rig
+            .recordings
+            .upload("rec", "recordings/a.wav", b"not audio".repeat(40), &[]);
+        handle(&rig.function, sqs("job-1", QUEUE)).await.unwrap();
+        let job = rig.jobs.snapshot("job-1").unwrap();
+        assert_eq!(
+            job.medical_scribe_job_status,
+            JobStatus::InProgress,
+            "the first upload was transcribed: {:?}",
+            job.failure_reason
+        );
+        // The second upload's own job reads the second version.
+        rig.jobs
+            .create(&MedicalScribeJob::new_queued(
+                "job-2",
+                format!("s3://rec/recordings/a.wav?versionId={second}"),
+                Default::default(),
+                Vec::new(),
+                time::OffsetDateTime::now_utc(),
+            ))
+            .await
+            .unwrap();
+        handle(&rig.function, sqs("job-2", QUEUE)).await.unwrap();
+        let job = rig.jobs.snapshot("job-2").unwrap();
+        assert_eq!(job.medical_scribe_job_status, JobStatus::Failed);
+    }
+
+    struct Panics;
+
+    impl Recognizer for Panics {
+        fn recognise(
+            &self,
+            _audio: Vec<u8>,
+            _extension: Option<&str>,
+            _settings: &JobSettings,
+        ) -> Result<RecognizedAudio, StageError> {
+            panic!("index out of bounds in a decoder");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_crash_in_recognition_fails_the_job_at_the_first_attempt() {
+        let rig = rig_with_recognizer("recordings/a.wav", wav(1.0), Arc::new(Panics)).await;
+        let response = handle(&rig.function, sqs("job-1", QUEUE)).await.unwrap();
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "not retried: it would crash again"
+        );
+        let job = rig.jobs.snapshot("job-1").unwrap();
+        assert_eq!(job.medical_scribe_job_status, JobStatus::Failed);
+        assert!(
+            job.failure_reason.as_deref().unwrap().contains("crashed"),
+            "{:?}",
+            job.failure_reason
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn hostile_headers_fail_at_the_first_attempt_with_their_cause() {
+        let mut rate_zero = wav(1.0);
+        rate_zero[24..28].copy_from_slice(&0u32.to_le_bytes());
+        let mut rate_huge = wav(1.0);
+        rate_huge[24..28].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut cut = wav(4.0);
+        cut.truncate(44 + 32_000);
+        for (bytes, expected) in [
+            (rate_zero, "no sample rate"),
+            (rate_huge, "sample rate of 4294967295 Hz"),
+            (cut, "truncated: only 1.0 s of the 4.0 s"),
+        ] {
+            let rig = rig_with_job("recordings/a.wav", bytes).await;
+            let response = handle(&rig.function, sqs("job-1", QUEUE)).await.unwrap();
+            assert!(response.batch_item_failures.is_empty(), "{expected}");
+            let job = rig.jobs.snapshot("job-1").unwrap();
+            assert_eq!(job.medical_scribe_job_status, JobStatus::Failed);
+            let reason = job.failure_reason.unwrap();
+            assert!(reason.contains(expected), "{reason}");
+            assert!(rig.outputs.keys().is_empty());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_deleted_recording_fails_with_a_reason_that_names_no_key() {
+        let key = "recordings/Jane Doe 1984-02-03.wav";
+        let rig = rig_with_job(key, wav(1.0)).await;
+        rig.recordings.delete("rec", key);
+        handle(&rig.function, sqs("job-1", QUEUE)).await.unwrap();
+        let job = rig.jobs.snapshot("job-1").unwrap();
+        assert_eq!(job.medical_scribe_job_status, JobStatus::Failed);
+        let reason = job.failure_reason.unwrap();
+        assert!(reason.contains("no longer exists"), "{reason}");
+        assert!(
+            !reason.contains("Jane") && !reason.contains("1984"),
+            "{reason}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! Every test creates its own bucket, table, queues and key (moto keeps state between runs).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use aws_config::SdkConfig;
 use lambda_runtime::{Context, LambdaEvent};
+use veriscribe_aws::call_recorder::{recording_sdk_config, CallLog, RecordedRequest};
 use veriscribe_aws::clients::{dynamodb_client, s3_client};
 use veriscribe_aws::stages::{StartOutcome, StepOutcome};
 use veriscribe_aws::testing::moto;
@@ -115,6 +116,9 @@ struct Stack {
     transcribe_queue: (String, String),
     note_queue: (String, String),
     key_arn: String,
+    table: String,
+    /// Every request the three functions' SDK clients sent.
+    calls: CallLog,
     jobs: DynamoJobStore,
     start: veriscribe_aws::stages::StartJob,
     transcribe: transcribe::handler::Transcribe,
@@ -141,6 +145,10 @@ async fn stack(key_arn: Option<String>) -> Stack {
     let table = moto::unique("vs-jobs");
     moto::create_bucket(&sdk, &recordings_bucket).await;
     moto::create_bucket(&sdk, &output_bucket).await;
+    // Versioned, as the template's bucket is: reads must name the uploaded version, and a
+    // rewritten output shows up as a second version.
+    moto::enable_versioning(&sdk, &recordings_bucket).await;
+    moto::enable_versioning(&sdk, &output_bucket).await;
     moto::create_jobs_table(&sdk, &table).await;
     let transcribe_queue = moto::create_queue(&sdk, &moto::unique("vs-transcribe")).await;
     let note_queue = moto::create_queue(&sdk, &moto::unique("vs-note")).await;
@@ -157,11 +165,18 @@ async fn stack(key_arn: Option<String>) -> Stack {
         ("MAX_AUDIO_BYTES", "50000000".to_string()),
     ]);
     let config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
+    let calls = CallLog::default();
+    let recording = |function| recording_sdk_config(&sdk, function, &calls);
     Stack {
         jobs: DynamoJobStore::new(dynamodb_client(&sdk), &table, 90),
-        start: start_job::handler::build(&config, &sdk).unwrap(),
-        transcribe: transcribe::handler::build(&config, &sdk, recognizer()).unwrap(),
-        note: generate_note::handler::build(&config, &sdk).await.unwrap(),
+        start: start_job::handler::build(&config, &recording("start-job")).unwrap(),
+        transcribe: transcribe::handler::build(&config, &recording("transcribe"), recognizer())
+            .unwrap(),
+        note: generate_note::handler::build(&config, &recording("generate-note"))
+            .await
+            .unwrap(),
+        table,
+        calls,
         sdk,
         recordings_bucket,
         output_bucket,
@@ -178,17 +193,50 @@ impl Stack {
         key: &str,
         bytes: Vec<u8>,
     ) -> LambdaEvent<aws_lambda_events::event::s3::S3Event> {
+        self.upload_with(key, bytes, &[]).await
+    }
+
+    async fn upload_with(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        metadata: &[(&str, &str)],
+    ) -> LambdaEvent<aws_lambda_events::event::s3::S3Event> {
         let size = bytes.len() as u64;
-        let put = s3_client(&self.sdk)
+        let mut put = s3_client(&self.sdk)
             .put_object()
             .bucket(&self.recordings_bucket)
             .key(key)
-            .body(bytes.into())
+            .body(bytes.into());
+        for (name, value) in metadata {
+            put = put.metadata(*name, *value);
+        }
+        let put = put.send().await.unwrap();
+        let event = moto::s3_put_event_version(
+            &self.recordings_bucket,
+            key,
+            put.e_tag().unwrap(),
+            put.version_id().expect("the bucket is versioned"),
+            size,
+        );
+        LambdaEvent::new(event, Context::default())
+    }
+
+    /// How many versions each output key has (a rewrite adds one).
+    async fn output_versions(&self) -> HashMap<String, usize> {
+        let listed = s3_client(&self.sdk)
+            .list_object_versions()
+            .bucket(&self.output_bucket)
             .send()
             .await
             .unwrap();
-        let event = moto::s3_put_event(&self.recordings_bucket, key, put.e_tag().unwrap(), size);
-        LambdaEvent::new(event, Context::default())
+        let mut counts = HashMap::new();
+        for version in listed.versions() {
+            *counts
+                .entry(version.key().unwrap().to_string())
+                .or_default() += 1;
+        }
+        counts
     }
 
     async fn start_job(
@@ -315,9 +363,13 @@ async fn upload_to_completed_with_an_encrypted_note_and_idempotent_redelivery() 
         "{:?}",
         job.failure_reason
     );
-    assert_eq!(
-        job.media.media_file_uri,
-        format!("s3://{}/{key}", stack.recordings_bucket)
+    assert!(
+        job.media.media_file_uri.starts_with(&format!(
+            "s3://{}/{key}?versionId=",
+            stack.recordings_bucket
+        )),
+        "{}",
+        job.media.media_file_uri
     );
     let output = job.medical_scribe_output.clone().unwrap();
     let transcript_key = format!("output/{job_name}/{TRANSCRIPT_FILE}");
@@ -520,10 +572,11 @@ async fn stack_event(
         .send()
         .await
         .unwrap();
-    let event = moto::s3_put_event(
+    let event = moto::s3_put_event_version(
         &stack.recordings_bucket,
         key,
         head.e_tag().unwrap(),
+        head.version_id().unwrap(),
         head.content_length().unwrap_or(0) as u64,
     );
     LambdaEvent::new(event, Context::default())
@@ -683,4 +736,331 @@ async fn a_nonexistent_key_leaves_no_note() {
         "{reason}"
     );
     assert_no_note_written(&stack, &job_name).await;
+}
+
+/// A clinic names the file after the patient and then uploads a second recording under the
+/// same key before the first is transcribed: each job transcribes its own version, the name
+/// appears in no log line, metric, job name, output key or note header, and deliveries after
+/// COMPLETED rewrite nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_job_reads_its_own_version_and_the_patient_named_key_leaks_nowhere() {
+    let mut stack = stack(None).await;
+    let (start_metrics, start_lines) = veriscribe_aws::testing::collecting_metrics();
+    let (transcribe_metrics, transcribe_lines) = veriscribe_aws::testing::collecting_metrics();
+    let (note_metrics, note_lines) = veriscribe_aws::testing::collecting_metrics();
+    stack.start.metrics = start_metrics;
+    stack.transcribe.stage.metrics = transcribe_metrics;
+    stack.note.stage.metrics = note_metrics;
+    let key = "recordings/Zelda Quixotic 1984-02-03 MRN 7730291.wav";
+    let secrets = ["Zelda", "Quixotic", "1984-02-03", "7730291"];
+
+    let first = stack.upload(key, speech_wav()).await;
+    let first_job = job_name_of(&stack.start_job(first).await[0]);
+    // Overwritten before transcribe runs, with something that is not audio.
+    let second = stack.upload(key, b"not a recording ".repeat(64)).await;
+    let second_job = job_name_of(&stack.start_job(second).await[0]);
+    assert_ne!(first_job, second_job);
+    assert_eq!(stack.run_transcribe().await, (2, 0));
+    assert_eq!(stack.run_note().await, (1, 0));
+
+    let job = stack.jobs.get(&first_job).await.unwrap();
+    assert_eq!(
+        job.medical_scribe_job_status,
+        JobStatus::Completed,
+        "the first upload's audio was transcribed: {:?}",
+        job.failure_reason
+    );
+    let failed = stack.jobs.get(&second_job).await.unwrap();
+    assert_eq!(failed.medical_scribe_job_status, JobStatus::Failed);
+    assert!(failed
+        .failure_reason
+        .as_deref()
+        .unwrap()
+        .starts_with("the recording cannot be decoded"));
+    assert_ne!(job.media.media_file_uri, failed.media.media_file_uri);
+
+    // Redeliveries of both stages after COMPLETED, even concurrent ones, write nothing.
+    let before = stack.output_versions().await;
+    let (a, b, c) = tokio::join!(
+        stack.note.stage.run(&first_job),
+        stack.note.stage.run(&first_job),
+        stack.transcribe.stage.run(&first_job),
+    );
+    for outcome in [a, b, c] {
+        assert_eq!(
+            outcome.unwrap(),
+            StepOutcome::AlreadyFinished {
+                status: JobStatus::Completed
+            }
+        );
+    }
+    let after = stack.output_versions().await;
+    assert_eq!(before, after);
+    assert!(
+        after.values().all(|&n| n == 1),
+        "one version each: {after:?}"
+    );
+
+    // The name is nowhere but the job row's MediaFileUri.
+    let note_key = format!("output/{first_job}/{DOCUMENTATION_FILE}");
+    let sealed = stack.output(&note_key).await;
+    let header = String::from_utf8_lossy(&sealed).to_string();
+    let logs = String::from_utf8(captured_logs().lock().unwrap().clone()).unwrap();
+    let metrics: Vec<String> = [start_lines, transcribe_lines, note_lines]
+        .iter()
+        .flat_map(|lines| lines.lock().unwrap().clone())
+        .collect();
+    assert!(metrics.len() >= 3, "metrics were emitted: {metrics:?}");
+    let keys = stack.output_keys().await;
+    for secret in secrets {
+        for (what, text) in [
+            ("a log line", logs.as_str()),
+            ("the note's header", header.as_str()),
+            ("a metric", &metrics.join("\n")),
+            ("an output key", &keys.join("\n")),
+            ("a job name", &format!("{first_job} {second_job}")),
+            ("a FailureReason", failed.failure_reason.as_deref().unwrap()),
+        ] {
+            assert!(!text.contains(secret), "{secret:?} leaked into {what}");
+        }
+    }
+    assert!(
+        job.media.media_file_uri.contains("Zelda"),
+        "kept in the row"
+    );
+    assert_every_call_is_in_the_iam_table(&stack);
+}
+
+/// `x-amz-meta-output-format: healthscribe`: plaintext `summary.json` and `codes.json` that a
+/// HealthScribe reader parses, encrypted at rest with the stack's KMS key (SSE-KMS).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_healthscribe_output_format_writes_sse_kms_plain_json() {
+    let stack = stack(None).await;
+    let event = stack
+        .upload_with(
+            "recordings/plain.wav",
+            speech_wav(),
+            &[("output-format", "healthscribe")],
+        )
+        .await;
+    let job_name = job_name_of(&stack.start_job(event).await[0]);
+    assert_eq!(stack.run_transcribe().await, (1, 0));
+    assert_eq!(stack.run_note().await, (1, 0));
+    let job = stack.jobs.get(&job_name).await.unwrap();
+    assert_eq!(
+        job.medical_scribe_job_status,
+        JobStatus::Completed,
+        "{:?}",
+        job.failure_reason
+    );
+    let note_key = format!("output/{job_name}/summary.json");
+    assert_eq!(
+        job.medical_scribe_output.unwrap().clinical_document_uri,
+        format!("s3://{}/{note_key}", stack.output_bucket)
+    );
+    let note: veriscribe_core::formats::ClinicalDocumentationFile =
+        serde_json::from_slice(&stack.output(&note_key).await).unwrap();
+    assert!(!note.clinical_documentation.sections.is_empty());
+    let codes: veriscribe_core::formats::MedicalCodesFile =
+        serde_json::from_slice(&stack.output(&format!("output/{job_name}/codes.json")).await)
+            .unwrap();
+    assert_eq!(codes.medical_codes.code_system, "ICD-10-CM");
+    for file in ["summary.json", "codes.json"] {
+        let head = s3_client(&stack.sdk)
+            .head_object()
+            .bucket(&stack.output_bucket)
+            .key(format!("output/{job_name}/{file}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.server_side_encryption(),
+            Some(&aws_sdk_s3::types::ServerSideEncryption::AwsKms),
+            "{file}"
+        );
+        assert_eq!(head.ssekms_key_id(), Some(stack.key_arn.as_str()), "{file}");
+    }
+    let keys = stack.output_keys().await;
+    assert!(
+        keys.iter().all(|k| !k.ends_with(".encrypted")),
+        "no Encryption SDK files in this format: {keys:?}"
+    );
+    assert_every_call_is_in_the_iam_table(&stack);
+}
+
+/// One AWS call as IAM authorises it: (function, action, symbolic resource, request context).
+type IamCall = (String, String, String, BTreeMap<String, String>);
+
+/// What IAM sees of a recorded request, in the table's terms (`shared/aws/data/aws_calls.tsv`).
+fn iam_call(stack: &Stack, request: &RecordedRequest) -> IamCall {
+    let function = request.function.clone();
+    let mut context = BTreeMap::new();
+    if let Some(target) = request.header("x-amz-target") {
+        let (service, operation) = target.split_once('.').unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let (prefix, resource) = match service {
+            "DynamoDB_20120810" => {
+                assert_eq!(body["TableName"], stack.table.as_str(), "{target}");
+                ("dynamodb", "table".to_string())
+            }
+            "AmazonSQS" => {
+                let url = body["QueueUrl"].as_str().unwrap();
+                let queue = if url == stack.transcribe_queue.0 {
+                    "queue:TranscribeQueue"
+                } else if url == stack.note_queue.0 {
+                    "queue:NoteQueue"
+                } else {
+                    panic!("{target} to an unknown queue {url}")
+                };
+                ("sqs", queue.to_string())
+            }
+            "TrentService" => {
+                assert_eq!(body["KeyId"], stack.key_arn.as_str(), "{target}");
+                if let Some(pairs) = body["EncryptionContext"].as_object() {
+                    for (k, v) in pairs {
+                        context.insert(
+                            format!("kms:EncryptionContext:{k}"),
+                            v.as_str().unwrap().to_string(),
+                        );
+                    }
+                }
+                ("kms", "key".to_string())
+            }
+            other => panic!("a call to an unexpected service {other} ({target})"),
+        };
+        return (function, format!("{prefix}:{operation}"), resource, context);
+    }
+    // S3, path-style against moto: METHOD /bucket/key?query
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let rest = request
+        .uri
+        .strip_prefix(endpoint.trim_end_matches('/'))
+        .unwrap_or_else(|| panic!("not an S3 path-style URI: {}", request.uri));
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = path.trim_start_matches('/');
+    let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+    assert!(
+        bucket == stack.recordings_bucket || bucket == stack.output_bucket,
+        "a call to an unknown bucket {bucket}"
+    );
+    let key = percent_encoding::percent_decode_str(key)
+        .decode_utf8()
+        .unwrap()
+        .to_string();
+    let versioned = query.split('&').any(|p| p.starts_with("versionId="));
+    let action = match (request.method.as_str(), key.is_empty()) {
+        ("GET" | "HEAD", false) if versioned => "s3:GetObjectVersion",
+        ("GET" | "HEAD", false) => "s3:GetObject",
+        ("PUT", false) => "s3:PutObject",
+        ("GET", true) => "s3:ListBucket",
+        (method, _) => panic!("unexpected S3 request {method} {}", request.uri),
+    };
+    for (header, condition) in [
+        ("if-none-match", "s3:if-none-match"),
+        (
+            "x-amz-server-side-encryption",
+            "s3:x-amz-server-side-encryption",
+        ),
+        (
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        ),
+    ] {
+        if let Some(value) = request.header(header) {
+            context.insert(condition.to_string(), value.to_string());
+        }
+    }
+    let resource = if key.is_empty() {
+        "bucket".to_string()
+    } else {
+        format!("bucket/{key}")
+    };
+    (function, action.to_string(), resource, context)
+}
+
+/// `*` in `pattern` matches any run of characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            text.starts_with(head)
+                && (head.len()..=text.len())
+                    .any(|at| text.is_char_boundary(at) && glob(tail, &text[at..]))
+        }
+    }
+}
+
+/// A row of the IAM table: (function, action, resource pattern, conditions).
+type TableRow = (String, String, String, Vec<(String, String)>);
+
+/// Rows of the IAM table made by the functions' own SDK calls: a plain function name, not a
+/// service acting for it (kms:ViaService) and not Lambda's log writes.
+fn own_call_rows() -> Vec<TableRow> {
+    let table = std::fs::read_to_string(workspace_root().join("shared/aws/data/aws_calls.tsv"))
+        .expect("the IAM call table");
+    table
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .skip(1)
+        .map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cols.len(), 4, "{line}");
+            let conditions = cols[3]
+                .split_whitespace()
+                .filter(|c| *c != "-")
+                .map(|c| {
+                    let (k, v) = c.split_once('=').unwrap();
+                    (k.to_string(), v.to_string())
+                })
+                .collect::<Vec<_>>();
+            (
+                cols[0].to_string(),
+                cols[1].to_string(),
+                cols[2].to_string(),
+                conditions,
+            )
+        })
+        .filter(|(function, action, _, conditions)| {
+            !function.contains(':')
+                && !action.starts_with("logs:")
+                && !conditions.iter().any(|(k, _)| k == "kms:ViaService")
+        })
+        .collect()
+}
+
+/// moto ignores IAM: this is what stands between a new AWS call in the code and an AccessDenied
+/// on the first real deployment. Each recorded call must be a row of the table that
+/// scripts/check_policies.py proves the template allows, with the same request context.
+fn assert_every_call_is_in_the_iam_table(stack: &Stack) {
+    let rows = own_call_rows();
+    let calls: Vec<RecordedRequest> = stack.calls.lock().unwrap().clone();
+    assert!(calls.len() > 10, "the functions' calls were recorded");
+    let value_matches = |expected: &str, actual: &str| match expected {
+        "{any}" | "{job}" => !actual.is_empty(),
+        "{arn:key}" => actual == stack.key_arn,
+        literal => literal == actual,
+    };
+    let mut seen = BTreeSet::new();
+    for request in &calls {
+        let (function, action, resource, context) = iam_call(stack, request);
+        let allowed = rows.iter().any(|(f, a, r, conditions)| {
+            let pattern = r.replace("{job}", "*").replace("{key}", "*");
+            *f == function
+                && *a == action
+                && glob(&pattern, &resource)
+                && conditions.len() == context.len()
+                && conditions.iter().all(|(k, v)| {
+                    context
+                        .get(k)
+                        .is_some_and(|actual| value_matches(v, actual))
+                })
+        });
+        assert!(
+            allowed,
+            "{function} calls {action} on {resource} with {context:?}: not a row of \
+             shared/aws/data/aws_calls.tsv, so the template is not proven to allow it"
+        );
+        seen.insert((function, action));
+    }
+    eprintln!("IAM-checked calls: {seen:?}");
 }

@@ -6,13 +6,18 @@
 //! hands that output out in chunks for callers that do not want to hold it at all.
 //!
 //! A truncated file (a WAV whose data chunk is shorter than its header says, or a stream that
-//! ends mid-packet) is decoded up to the cut: the samples that are there are returned,
-//! [`DecodedAudio::truncated`] is set and a warning is logged. Recordings uploaded from phones
-//! are often cut by an interrupted upload, and the words before the cut are still worth having.
+//! ends mid-packet) is refused with [`AudioError::Truncated`], which says how much was
+//! readable: a clinic must not lose the end of a visit without noticing. Callers that want the
+//! samples before the cut anyway set [`DecodeOptions::allow_truncated`]; the result is then
+//! marked [`DecodedAudio::truncated`].
+//!
+//! Header values are checked before anything is allocated from them (sample rate, channel
+//! count, declared length), and a panic inside the decoder library is turned into
+//! [`AudioError::DecoderFailed`]: hostile or corrupt files get a reason, never a crash.
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek};
 use std::path::Path;
 
 use rubato::{FftFixedIn, Resampler};
@@ -32,6 +37,19 @@ pub const SUPPORTED_FORMATS: &str = "WAV (8/16/24/32-bit PCM, 32-bit float), FLA
 
 /// Four hours, the longest recording AWS HealthScribe accepts.
 pub const DEFAULT_MAX_DURATION_SECONDS: f64 = 4.0 * 3600.0;
+
+/// Sample rates outside this range are refused before a resampler is built: the FFT resampler's
+/// buffers grow with the rate, and no microphone records outside it.
+pub const MIN_SAMPLE_RATE: u32 = 1_000;
+pub const MAX_SAMPLE_RATE: u32 = 384_000;
+
+/// More channels than this are refused (HealthScribe takes mono or two-channel audio; 8 leaves
+/// room for multi-microphone rigs whose channels are averaged).
+pub const MAX_CHANNELS: usize = 8;
+
+/// A file whose decodable audio ends less than this short of its declared length is not called
+/// truncated (encoders round their length fields).
+const TRUNCATION_TOLERANCE_SECONDS: f64 = 0.1;
 
 /// Input frames per resampler call; small enough that buffers stay tiny, large enough that
 /// the FFT work per call is not dominated by overhead.
@@ -61,6 +79,22 @@ pub enum AudioError {
     Malformed { detail: String },
     #[error("the audio file has no sample rate in its header")]
     UnknownSampleRate,
+    #[error("the audio file's header gives a sample rate of {rate} Hz; supported rates are {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz")]
+    UnsupportedSampleRate { rate: u64 },
+    #[error(
+        "the audio file's header gives {channels} channels; at most {MAX_CHANNELS} are supported"
+    )]
+    UnsupportedChannels { channels: u64 },
+    #[error("{}", truncated_message(*.decoded_seconds, *.declared_seconds))]
+    Truncated {
+        decoded_seconds: f64,
+        declared_seconds: Option<f64>,
+    },
+    #[error("the audio decoder failed on this file ({detail}); the file is damaged or not a supported format ({supported})")]
+    DecoderFailed {
+        detail: String,
+        supported: &'static str,
+    },
     #[error("the audio contains no samples")]
     NoSamples,
     #[error("the audio is {seconds:.1} s long, longer than the maximum of {max_seconds:.1} s")]
@@ -69,20 +103,88 @@ pub enum AudioError {
     Resample { from_rate: u32, detail: String },
 }
 
+fn truncated_message(decoded_seconds: f64, declared_seconds: Option<f64>) -> String {
+    match declared_seconds {
+        Some(declared) => format!(
+            "the recording is truncated: only {decoded_seconds:.1} s of the {declared:.1} s its header declares could be read"
+        ),
+        None => format!(
+            "the recording is truncated: its audio stops in the middle of the data after {decoded_seconds:.1} s"
+        ),
+    }
+}
+
 /// Options for decoding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodeOptions {
     /// Longer recordings are refused (checked from the header first when it states a length,
     /// so a huge file fails before it is decoded).
     pub max_duration_seconds: f64,
+    /// Keep the samples before the cut of a truncated file instead of refusing it; the result
+    /// is marked [`DecodedAudio::truncated`].
+    pub allow_truncated: bool,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
         Self {
             max_duration_seconds: DEFAULT_MAX_DURATION_SECONDS,
+            allow_truncated: false,
         }
     }
+}
+
+/// Runs decoder-library code, turning a panic inside it into an error: symphonia asserts on
+/// some malformed headers (a WAV with a sample rate of 0, for one).
+fn guarded<T>(work: impl FnOnce() -> Result<T, AudioError>) -> Result<T, AudioError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "internal error".to_string());
+        Err(AudioError::DecoderFailed {
+            detail: detail.chars().take(120).collect(),
+            supported: SUPPORTED_FORMATS,
+        })
+    })
+}
+
+/// What a RIFF/WAVE `fmt ` chunk says, read before symphonia sees the file so that absurd
+/// values get a precise reason and never reach an allocation.
+fn check_wav_header(head: &[u8]) -> Result<(), AudioError> {
+    if head.len() < 12 || &head[..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return Ok(());
+    }
+    let mut at = 12;
+    while at + 8 <= head.len() {
+        let id = &head[at..at + 4];
+        let size = u32::from_le_bytes([head[at + 4], head[at + 5], head[at + 6], head[at + 7]]);
+        if id == b"fmt " {
+            let body = &head[at + 8..];
+            if body.len() < 8 {
+                return Ok(()); // cut inside the chunk: symphonia reports it
+            }
+            let channels = u16::from_le_bytes([body[2], body[3]]);
+            let rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
+            return check_stream_shape(u64::from(rate), u64::from(channels));
+        }
+        at += 8 + size as usize + (size as usize & 1);
+    }
+    Ok(())
+}
+
+fn check_stream_shape(rate: u64, channels: u64) -> Result<(), AudioError> {
+    if rate == 0 {
+        return Err(AudioError::UnknownSampleRate);
+    }
+    if !(u64::from(MIN_SAMPLE_RATE)..=u64::from(MAX_SAMPLE_RATE)).contains(&rate) {
+        return Err(AudioError::UnsupportedSampleRate { rate });
+    }
+    if channels > MAX_CHANNELS as u64 {
+        return Err(AudioError::UnsupportedChannels { channels });
+    }
+    Ok(())
 }
 
 /// What the caller knows about the input's format: a file extension ("wav", "mp3") and/or a
@@ -194,6 +296,7 @@ pub struct AudioStream {
     max_frames: u64,
     resampler: Option<IncrementalResampler>,
     decoded_source_frames: u64,
+    allow_truncated: bool,
     truncated: bool,
     finished: bool,
 }
@@ -204,10 +307,17 @@ impl AudioStream {
             path: path.display().to_string(),
             source,
         };
-        let file = File::open(path).map_err(io_error)?;
+        let mut file = File::open(path).map_err(io_error)?;
         if file.metadata().map_err(io_error)?.len() == 0 {
             return Err(AudioError::Empty);
         }
+        let mut head = Vec::with_capacity(512);
+        (&mut file)
+            .take(512)
+            .read_to_end(&mut head)
+            .map_err(io_error)?;
+        check_wav_header(&head)?;
+        file.rewind().map_err(io_error)?;
         let hint = path
             .extension()
             .and_then(|extension| extension.to_str())
@@ -224,10 +334,19 @@ impl AudioStream {
         if bytes.is_empty() {
             return Err(AudioError::Empty);
         }
+        check_wav_header(&bytes[..bytes.len().min(512)])?;
         Self::open(Box::new(Cursor::new(bytes)), hint, options)
     }
 
     fn open(
+        source: Box<dyn MediaSource>,
+        hint: &FormatHint,
+        options: &DecodeOptions,
+    ) -> Result<Self, AudioError> {
+        guarded(|| Self::open_unguarded(source, hint, options))
+    }
+
+    fn open_unguarded(
         source: Box<dyn MediaSource>,
         hint: &FormatHint,
         options: &DecodeOptions,
@@ -269,6 +388,10 @@ impl AudioStream {
             .sample_rate
             .filter(|rate| *rate > 0)
             .ok_or(AudioError::UnknownSampleRate)?;
+        check_stream_shape(
+            u64::from(source_rate),
+            params.channels.map_or(0, |c| c.count() as u64),
+        )?;
         let max_frames = (options.max_duration_seconds * f64::from(source_rate)).floor() as u64;
         let declared_frames = params.n_frames;
         if let Some(frames) = declared_frames {
@@ -298,6 +421,7 @@ impl AudioStream {
             source_channels,
             declared_frames,
             max_frames,
+            allow_truncated: options.allow_truncated,
             resampler: None,
             decoded_source_frames: 0,
             truncated: false,
@@ -321,7 +445,24 @@ impl AudioStream {
     }
 
     /// The next block of 16 kHz audio (one vector per channel, never empty), or `None` at the end.
+    /// A truncated input ends with [`AudioError::Truncated`] unless truncation is allowed.
     pub fn next_chunk(&mut self) -> Result<Option<Vec<Vec<f32>>>, AudioError> {
+        let result = guarded(|| self.next_chunk_unguarded());
+        if result.is_err() {
+            self.finished = true;
+            self.resampler = None;
+        }
+        let chunk = result?;
+        if chunk.is_none() && self.truncated && !self.allow_truncated {
+            return Err(AudioError::Truncated {
+                decoded_seconds: self.decoded_source_frames as f64 / f64::from(self.source_rate),
+                declared_seconds: self.declared_duration_seconds(),
+            });
+        }
+        Ok(chunk)
+    }
+
+    fn next_chunk_unguarded(&mut self) -> Result<Option<Vec<Vec<f32>>>, AudioError> {
         while !self.finished {
             let packet = match self.format.next_packet() {
                 Ok(packet) => packet,
@@ -378,6 +519,7 @@ impl AudioStream {
             }
             if self.source_channels == 0 {
                 self.source_channels = spec.channels.count();
+                check_stream_shape(u64::from(self.source_rate), self.source_channels as u64)?;
             }
             let mut samples = SampleBuffer::<f32>::new(decoded.capacity() as u64, spec);
             samples.copy_planar_ref(decoded);
@@ -420,11 +562,12 @@ impl AudioStream {
     fn finish_input(&mut self) {
         self.finished = true;
         if let Some(declared) = self.declared_frames {
-            if self.decoded_source_frames < declared {
+            let tolerance = (TRUNCATION_TOLERANCE_SECONDS * f64::from(self.source_rate)) as u64;
+            if self.decoded_source_frames + tolerance < declared {
                 self.truncated = true;
             }
         }
-        if self.truncated {
+        if self.truncated && self.allow_truncated {
             tracing::warn!(
                 decoded_seconds = self.decoded_source_frames as f64 / f64::from(self.source_rate),
                 declared_seconds = self.declared_duration_seconds(),
@@ -437,9 +580,11 @@ impl AudioStream {
     pub fn collect_all(mut self) -> Result<DecodedAudio, AudioError> {
         let mut channels: Vec<Vec<f32>> = Vec::new();
         if let Some(frames) = self.declared_frames {
+            // The header is not trusted with more than ten minutes of preallocation.
             let expected = (frames as f64 * f64::from(TARGET_SAMPLE_RATE)
                 / f64::from(self.source_rate))
-            .ceil();
+            .ceil()
+            .min(f64::from(TARGET_SAMPLE_RATE) * 600.0);
             channels = (0..self.source_channels.max(1))
                 .map(|_| Vec::with_capacity(expected as usize))
                 .collect();

@@ -199,13 +199,34 @@ fn text_renamed_to_wav_is_not_audio_and_the_error_lists_formats() {
 }
 
 #[test]
-fn truncated_wav_keeps_the_samples_before_the_cut() {
+fn truncated_wav_is_refused_with_how_much_was_readable_unless_allowed() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_file(&dir, "cut.wav");
     write_wav(&path, 16_000, 1, 16, false, &sine(16_000, 440.0, 0.5, 2.0));
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..44 + 16_000 * 2]).unwrap(); // header + 1 s of the 2 s
-    let audio = decode_file(&path, &DecodeOptions::default()).unwrap();
+    let error = decode_file(&path, &DecodeOptions::default()).unwrap_err();
+    assert!(matches!(error, AudioError::Truncated { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "the recording is truncated: only 1.0 s of the 2.0 s its header declares could be read"
+    );
+    let error = decode_bytes(
+        bytes[..44 + 16_000].to_vec(),
+        &FormatHint::extension("wav"),
+        &DecodeOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("only 0.5 s of the 2.0 s"),
+        "{error}"
+    );
+
+    let allowed = DecodeOptions {
+        allow_truncated: true,
+        ..DecodeOptions::default()
+    };
+    let audio = decode_file(&path, &allowed).unwrap();
     assert!(audio.truncated);
     assert!(
         (audio.duration_seconds - 1.0).abs() < 0.05,
@@ -215,7 +236,7 @@ fn truncated_wav_keeps_the_samples_before_the_cut() {
 
     // A file cut inside its header has no audio to keep.
     std::fs::write(&path, &bytes[..20]).unwrap();
-    let error = decode_file(&path, &DecodeOptions::default()).unwrap_err();
+    let error = decode_file(&path, &allowed).unwrap_err();
     assert!(
         matches!(
             error,
@@ -241,6 +262,7 @@ fn recordings_over_the_maximum_are_refused() {
     write_wav(&path, 22_050, 1, 16, false, &sine(22_050, 440.0, 0.5, 3.0));
     let options = DecodeOptions {
         max_duration_seconds: 2.0,
+        ..DecodeOptions::default()
     };
     let error = decode_file(&path, &options).unwrap_err();
     assert!(matches!(error, AudioError::TooLong { .. }), "{error:?}");
@@ -248,7 +270,8 @@ fn recordings_over_the_maximum_are_refused() {
     assert!(decode_file(
         &path,
         &DecodeOptions {
-            max_duration_seconds: 3.5
+            max_duration_seconds: 3.5,
+            ..DecodeOptions::default()
         }
     )
     .is_ok());
@@ -314,4 +337,100 @@ fn flac_mp3_and_ogg_decode() {
         .unwrap();
         assert_eq!(from_memory.frames(), audio.frames(), "{extension}");
     }
+}
+
+/// A canonical 44-byte PCM WAV header with whatever values a hostile or broken writer puts in
+/// it, followed by `data_bytes` of silence.
+fn raw_wav(rate: u32, channels: u16, declared_data: u32, data_bytes: usize) -> Vec<u8> {
+    let bits = 16u16;
+    let block = channels.wrapping_mul(bits / 8);
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + declared_data).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&channels.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&rate.wrapping_mul(u32::from(block)).to_le_bytes());
+    wav.extend_from_slice(&block.to_le_bytes());
+    wav.extend_from_slice(&bits.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&declared_data.to_le_bytes());
+    wav.resize(wav.len() + data_bytes, 0);
+    wav
+}
+
+/// Each of these once crashed or exhausted memory (symphonia asserted on a rate of 0; rubato
+/// tried to build a 4-GHz resampler). Now each is refused before anything is allocated, from
+/// bytes and from a file alike, with a reason that names the problem.
+#[test]
+fn hostile_headers_are_refused_with_a_reason_not_a_crash() {
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        ("rate 0", raw_wav(0, 1, 32_000, 32_000), "no sample rate"),
+        (
+            "rate u32::MAX",
+            raw_wav(u32::MAX, 1, 32_000, 32_000),
+            "sample rate of 4294967295 Hz",
+        ),
+        (
+            "rate 1 Hz",
+            raw_wav(1, 1, 32_000, 32_000),
+            "sample rate of 1 Hz",
+        ),
+        (
+            "100 channels",
+            raw_wav(16_000, 100, 32_000, 32_000),
+            "100 channels",
+        ),
+        (
+            "declares 18 hours, holds 1 s",
+            raw_wav(16_000, 1, u32::MAX - 64, 32_000),
+            "longer than the maximum",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes, expected) in cases {
+        let error = decode_bytes(
+            bytes.clone(),
+            &FormatHint::extension("wav"),
+            &DecodeOptions::default(),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains(expected), "{name}: {error}");
+        let path = temp_file(&dir, "hostile.wav");
+        std::fs::write(&path, &bytes).unwrap();
+        let error = decode_file(&path, &DecodeOptions::default()).unwrap_err();
+        assert!(
+            error.to_string().contains(expected),
+            "{name} (file): {error}"
+        );
+    }
+    // A header that is honest about a short file still decodes.
+    let audio = decode_bytes(
+        raw_wav(16_000, 1, 32_000, 32_000),
+        &FormatHint::extension("wav"),
+        &DecodeOptions::default(),
+    )
+    .unwrap();
+    assert!((audio.duration_seconds - 1.0).abs() < 1e-6);
+}
+
+#[test]
+fn truncated_flac_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = temp_file(&dir, "tone.wav");
+    write_wav(&wav, 16_000, 1, 16, false, &sine(16_000, 440.0, 0.5, 3.0));
+    let flac = temp_file(&dir, "tone.flac");
+    sox_convert(&wav, &flac);
+    let bytes = std::fs::read(&flac).unwrap();
+    let cut = bytes[..bytes.len() / 2].to_vec();
+    let error = decode_bytes(
+        cut,
+        &FormatHint::extension("flac"),
+        &DecodeOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(error, AudioError::Truncated { .. }), "{error:?}");
+    assert!(error.to_string().contains("of the 3.0 s"), "{error}");
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use veriscribe_core::formats::NoteTemplate;
+use veriscribe_core::formats::{NoteTemplate, OutputFormat};
 
 use crate::settings::SettingsDefaults;
 
@@ -93,6 +93,12 @@ impl Config {
                     })?
             },
             clinician_channel: 0,
+            output_format: match get("DEFAULT_OUTPUT_FORMAT") {
+                None => OutputFormat::default(),
+                Some(v) => v.parse().map_err(|_| {
+                    invalid("DEFAULT_OUTPUT_FORMAT", &v, "encrypted or healthscribe")
+                })?,
+            },
         };
         let with_slash = |prefix: String| {
             if prefix.is_empty() || prefix.ends_with('/') {

@@ -6,6 +6,8 @@
 //! → note queue → [`stages::NoteStage`] → job `COMPLETED`. A stage's dead-letter queue is consumed
 //! by the same function and ends the job `FAILED` ([`stages::fail_after_retries`]).
 
+#[cfg(feature = "test-util")]
+pub mod call_recorder;
 pub mod clients;
 pub mod config;
 pub mod dynamodb;
@@ -24,6 +26,6 @@ pub use config::{Config, ConfigError};
 pub use dynamodb::{DynamoJobStore, HandoffLedger};
 pub use error::StageError;
 pub use metrics::Metrics;
-pub use s3::{ObjectHead, RecordingSource, S3ObjectStore, S3Recordings};
+pub use s3::{ObjectHead, RecordingRef, RecordingSource, S3ObjectStore, S3Recordings};
 pub use settings::{resolve_settings, SettingsDefaults, SettingsProblem};
 pub use sqs::{SqsStepQueue, StepMessage, StepQueue};

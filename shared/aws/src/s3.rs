@@ -14,6 +14,9 @@ pub struct S3ObjectStore {
     client: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
+    /// When set, every PUT asks for SSE-KMS with this key explicitly (not only through the
+    /// bucket's default): plaintext outputs must never depend on how the bucket is configured.
+    sse_kms_key_id: Option<String>,
 }
 
 impl S3ObjectStore {
@@ -26,6 +29,33 @@ impl S3ObjectStore {
             client,
             bucket: bucket.into(),
             prefix: prefix.into(),
+            sse_kms_key_id: None,
+        }
+    }
+
+    pub fn with_sse_kms(mut self, key_id: impl Into<String>) -> Self {
+        self.sse_kms_key_id = Some(key_id.into());
+        self
+    }
+
+    fn put_request(
+        &self,
+        full_key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(full_key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes));
+        match &self.sse_kms_key_id {
+            Some(key) => request
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .ssekms_key_id(key),
+            None => request,
         }
     }
 
@@ -44,18 +74,45 @@ impl ObjectStore for S3ObjectStore {
     /// default encryption (SSE-KMS in the template) applies.
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), PortError> {
         let full_key = self.full_key(key);
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&full_key)
-            .content_type(content_type)
-            .body(ByteStream::from(bytes))
+        self.put_request(&full_key, bytes, content_type)
             .send()
             .await
             .map_err(|e| {
                 port_error(&format!("cannot write s3://{}/{full_key}", self.bucket), &e)
             })?;
         Ok(())
+    }
+
+    /// S3's conditional write (`If-None-Match: *`): 412 means the object exists. A 409 (a
+    /// concurrent conditional write in flight) is transient: the retry sees the winner's object.
+    async fn put_new(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<bool, PortError> {
+        let full_key = self.full_key(key);
+        match self
+            .put_request(&full_key, bytes, content_type)
+            .if_none_match("*")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 409) => {
+                Err(PortError::Transient {
+                    message: format!(
+                        "a concurrent write to s3://{}/{full_key} is in progress",
+                        self.bucket
+                    ),
+                })
+            }
+            Err(e) => Err(port_error(
+                &format!("cannot write s3://{}/{full_key}", self.bucket),
+                &e,
+            )),
+        }
     }
 
     fn uri(&self, key: &str) -> String {
@@ -81,14 +138,110 @@ async fn get_object(
                 port_error(&format!("cannot read s3://{bucket}/{key}"), &e)
             }
         })?;
-    let body = output
-        .body
-        .collect()
-        .await
-        .map_err(|e| PortError::Transient {
-            message: format!("reading s3://{bucket}/{key} was interrupted: {e}"),
-        })?;
+    collect_body(output.body, "the object").await
+}
+
+async fn collect_body(body: ByteStream, what: &str) -> Result<Vec<u8>, PortError> {
+    let body = body.collect().await.map_err(|e| PortError::Transient {
+        message: format!("reading {what} was interrupted: {e}"),
+    })?;
     Ok(body.into_bytes().to_vec())
+}
+
+/// One uploaded recording, pinned to the object version whose upload started the job: a later
+/// upload to the same key is a different recording (and its own job).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingRef {
+    pub bucket: String,
+    pub key: String,
+    /// `None` only for buckets without versioning, where the newest object is all there is.
+    pub version_id: Option<String>,
+}
+
+impl RecordingRef {
+    /// `s3://bucket/key?versionId=V`: the media URI a job keeps (the key unencoded, as
+    /// HealthScribe writes `MediaFileUri`; the version as S3's own query parameter).
+    pub fn uri(&self) -> String {
+        match &self.version_id {
+            Some(version) => format!("s3://{}/{}?versionId={version}", self.bucket, self.key),
+            None => format!("s3://{}/{}", self.bucket, self.key),
+        }
+    }
+
+    /// Reads what [`RecordingRef::uri`] wrote.
+    pub fn parse(uri: &str) -> Option<Self> {
+        let (location, version_id) = match uri.rsplit_once("?versionId=") {
+            Some((location, version)) if is_version_id(version) => {
+                (location, Some(version.to_string()))
+            }
+            _ => (uri, None),
+        };
+        let (bucket, key) = parse_s3_uri(location)?;
+        Some(Self {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id,
+        })
+    }
+
+    /// Text that names the object without its key: keys are often patient names, and error
+    /// messages end up in logs.
+    pub fn redacted(&self) -> String {
+        match &self.version_id {
+            Some(version) => format!("the recording (version {version})"),
+            None => "the recording".to_string(),
+        }
+    }
+
+    /// Removes the key (raw and URL-encoded, as S3 and IAM write it in error messages) from `text`.
+    pub fn redact(&self, text: &str) -> String {
+        redact_key(text, &self.key)
+    }
+}
+
+/// S3 version ids are URL-safe tokens (`3HL4kqtJlcpXroDTDmjVBH40Nrjfkd` on AWS, UUIDs on moto).
+fn is_version_id(version: &str) -> bool {
+    !version.is_empty()
+        && version.len() <= 1024
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '='))
+}
+
+/// Replaces every spelling of `key` (as is, URL-encoded, `+` for spaces) and of its file name
+/// with `<recording key>`.
+pub fn redact_key(text: &str, key: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    // RFC 3986 leaves these unencoded; some encoders escape them anyway.
+    const UNRESERVED_KEPT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let file = key.rsplit('/').next().unwrap_or(key);
+    let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+    let mut spellings = Vec::new();
+    for form in [key, file, stem] {
+        if form.chars().count() < 3 {
+            continue;
+        }
+        spellings.push(form.to_string());
+        spellings.push(form.replace(' ', "+"));
+        for set in [NON_ALPHANUMERIC, UNRESERVED_KEPT] {
+            let encoded = utf8_percent_encode(form, set).to_string();
+            spellings.push(encoded.replace("%20", "+"));
+            spellings.push(encoded.replace("%2F", "/"));
+            spellings.push(encoded);
+        }
+    }
+    // Longest first, so the whole key goes before its file name.
+    spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    spellings.dedup();
+    let mut out = text.to_string();
+    for spelling in spellings {
+        out = out.replace(&spelling, "<recording key>");
+    }
+    out
 }
 
 /// What HEAD says about an uploaded recording.
@@ -102,11 +255,12 @@ pub struct ObjectHead {
     pub metadata: HashMap<String, String>,
 }
 
-/// Where uploaded recordings are read from (any bucket the event names).
+/// Where uploaded recordings are read from (any bucket the event names). Reads name the
+/// version; errors name no key (see [`RecordingRef::redacted`]).
 #[async_trait]
 pub trait RecordingSource: Send + Sync {
-    async fn head(&self, bucket: &str, key: &str) -> Result<ObjectHead, PortError>;
-    async fn fetch(&self, bucket: &str, key: &str) -> Result<Vec<u8>, PortError>;
+    async fn head(&self, recording: &RecordingRef) -> Result<ObjectHead, PortError>;
+    async fn fetch(&self, recording: &RecordingRef) -> Result<Vec<u8>, PortError>;
 }
 
 #[derive(Debug, Clone)]
@@ -120,21 +274,43 @@ impl S3Recordings {
     }
 }
 
+/// A port error about a recording, with the key taken out of the SDK's message (S3's
+/// AccessDenied names the object's ARN).
+fn recording_error<E>(
+    action: &str,
+    recording: &RecordingRef,
+    error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> PortError
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match port_error(&format!("cannot {action} {}", recording.redacted()), error) {
+        PortError::Transient { message } => PortError::Transient {
+            message: recording.redact(&message),
+        },
+        PortError::Permanent { message } => PortError::Permanent {
+            message: recording.redact(&message),
+        },
+        other => other,
+    }
+}
+
 #[async_trait]
 impl RecordingSource for S3Recordings {
-    async fn head(&self, bucket: &str, key: &str) -> Result<ObjectHead, PortError> {
+    async fn head(&self, recording: &RecordingRef) -> Result<ObjectHead, PortError> {
         let output = self
             .client
             .head_object()
-            .bucket(bucket)
-            .key(key)
+            .bucket(&recording.bucket)
+            .key(&recording.key)
+            .set_version_id(recording.version_id.clone())
             .send()
             .await
             .map_err(|e| {
                 if e.as_service_error().is_some_and(|s| s.is_not_found()) {
-                    PortError::NotFound(format!("s3://{bucket}/{key}"))
+                    PortError::NotFound(recording.redacted())
                 } else {
-                    port_error(&format!("cannot inspect s3://{bucket}/{key}"), &e)
+                    recording_error("inspect", recording, &e)
                 }
             })?;
         Ok(ObjectHead {
@@ -146,8 +322,25 @@ impl RecordingSource for S3Recordings {
         })
     }
 
-    async fn fetch(&self, bucket: &str, key: &str) -> Result<Vec<u8>, PortError> {
-        get_object(&self.client, bucket, key).await
+    async fn fetch(&self, recording: &RecordingRef) -> Result<Vec<u8>, PortError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&recording.bucket)
+            .key(&recording.key)
+            .set_version_id(recording.version_id.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                let missing = e.as_service_error().is_some_and(|s| s.is_no_such_key())
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
+                if missing {
+                    PortError::NotFound(recording.redacted())
+                } else {
+                    recording_error("read", recording, &e)
+                }
+            })?;
+        collect_body(output.body, &recording.redacted()).await
     }
 }
 
@@ -174,6 +367,37 @@ mod tests {
         );
         assert_eq!(parse_s3_uri("s3://b/"), None);
         assert_eq!(parse_s3_uri("file:///x"), None);
+    }
+
+    #[test]
+    fn recording_uris_carry_the_version() {
+        let pinned = RecordingRef {
+            bucket: "b".into(),
+            key: "recordings/a b?c.wav".into(),
+            version_id: Some("3HL4kqtJlcpXroDTDmjVBH40Nrjfkd".into()),
+        };
+        assert_eq!(
+            pinned.uri(),
+            "s3://b/recordings/a b?c.wav?versionId=3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
+        );
+        assert_eq!(RecordingRef::parse(&pinned.uri()), Some(pinned));
+        let unversioned = RecordingRef::parse("s3://b/recordings/x.wav").unwrap();
+        assert_eq!(unversioned.version_id, None);
+        assert_eq!(unversioned.key, "recordings/x.wav");
+        assert_eq!(RecordingRef::parse("s3://b"), None);
+    }
+
+    #[test]
+    fn keys_are_redacted_in_every_spelling() {
+        let key = "recordings/Jane Doe 1984-02-03.wav";
+        let text = "AccessDenied: not authorized to perform s3:GetObject on resource \
+                    arn:aws:s3:::b/recordings/Jane Doe 1984-02-03.wav; also \
+                    recordings/Jane+Doe+1984-02-03.wav and recordings%2FJane%20Doe%201984-02-03.wav \
+                    and Jane Doe 1984-02-03";
+        let redacted = redact_key(text, key);
+        assert!(!redacted.contains("Jane"), "{redacted}");
+        assert!(!redacted.contains("1984"), "{redacted}");
+        assert!(redacted.contains("s3:GetObject"), "{redacted}");
     }
 
     #[tokio::test]

@@ -1,12 +1,12 @@
 //! Per-upload job settings: the stack's defaults, overridden by S3 user metadata on the
 //! recording (`x-amz-meta-note-template`, `x-amz-meta-channel-identification`,
-//! `x-amz-meta-max-speakers`, `x-amz-meta-clinician-channel`).
+//! `x-amz-meta-max-speakers`, `x-amz-meta-clinician-channel`, `x-amz-meta-output-format`).
 
 use std::collections::HashMap;
 
 use veriscribe_core::formats::{
     default_channel_definitions, ChannelDefinition, ChannelRole, ClinicalNoteGenerationSettings,
-    JobSettings, NoteTemplate, SettingsError,
+    JobSettings, NoteTemplate, OutputFormat, SettingsError,
 };
 
 /// Metadata keys as the S3 API returns them (lower case, without `x-amz-meta-`).
@@ -14,6 +14,7 @@ pub const META_NOTE_TEMPLATE: &str = "note-template";
 pub const META_CHANNEL_IDENTIFICATION: &str = "channel-identification";
 pub const META_MAX_SPEAKERS: &str = "max-speakers";
 pub const META_CLINICIAN_CHANNEL: &str = "clinician-channel";
+pub const META_OUTPUT_FORMAT: &str = "output-format";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingsDefaults {
@@ -22,6 +23,7 @@ pub struct SettingsDefaults {
     pub max_speakers: u8,
     /// 0 or 1: which channel the clinician speaks on when channels are identified.
     pub clinician_channel: u16,
+    pub output_format: OutputFormat,
 }
 
 impl Default for SettingsDefaults {
@@ -31,6 +33,7 @@ impl Default for SettingsDefaults {
             channel_identification: false,
             max_speakers: 2,
             clinician_channel: 0,
+            output_format: OutputFormat::Encrypted,
         }
     }
 }
@@ -102,11 +105,18 @@ pub fn resolve_settings(
             _ => return Err(invalid(META_CLINICIAN_CHANNEL, v, "0 or 1")),
         },
     };
+    let output_format = match lookup(META_OUTPUT_FORMAT) {
+        None => defaults.output_format,
+        Some(v) => v
+            .parse()
+            .map_err(|_| invalid(META_OUTPUT_FORMAT, v, "encrypted or healthscribe"))?,
+    };
     let settings = JobSettings {
         show_speaker_labels: !channel_identification,
         max_speaker_labels: (!channel_identification).then_some(max_speakers),
         channel_identification,
         clinical_note_generation_settings: ClinicalNoteGenerationSettings { note_template },
+        output_format,
     };
     let mut channel_definitions = Vec::new();
     if channel_identification {
@@ -163,6 +173,22 @@ mod tests {
         );
         assert_eq!(channels[1].participant_role, ChannelRole::Clinician);
         assert_eq!(channels[1].channel_id, 1);
+        assert_eq!(settings.output_format, OutputFormat::Encrypted);
+        let (settings, _) = resolve_settings(
+            &SettingsDefaults::default(),
+            &meta(&[("output-format", "HealthScribe")]),
+        )
+        .unwrap();
+        assert_eq!(settings.output_format, OutputFormat::HealthScribe);
+        let err = resolve_settings(
+            &SettingsDefaults::default(),
+            &meta(&[("output-format", "plain")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("x-amz-meta-output-format"),
+            "{err}"
+        );
     }
 
     #[test]

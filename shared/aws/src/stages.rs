@@ -17,20 +17,18 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tracing::{info, info_span, warn, Instrument};
 use veriscribe_core::formats::{
-    ChannelDefinition, JobSettings, JobStatus, MedicalScribeJob, MedicalScribeOutput, StatusChange,
-    TranscriptFile,
+    ChannelDefinition, JobSettings, JobStatus, MedicalScribeJob, MedicalScribeOutput, OutputFormat,
+    StatusChange, TranscriptFile,
 };
 use veriscribe_core::ports::{Envelope, JobStore, ObjectStore, PortError};
 use veriscribe_core::speech::Recognition;
-use veriscribe_core::stages::{
-    self, ConversationSettings, CODES_FILE, DOCUMENTATION_FILE, TRANSCRIPT_FILE,
-};
+use veriscribe_core::stages::{self, ConversationSettings, TRANSCRIPT_FILE};
 
 use crate::config::Config;
 use crate::dynamodb::HandoffLedger;
 use crate::error::StageError;
 use crate::metrics::{Metrics, Unit, AUDIO_SECONDS, JOB_DURATION_SECONDS, REAL_TIME_FACTOR};
-use crate::s3::{parse_s3_uri, ObjectHead, RecordingSource};
+use crate::s3::{ObjectHead, RecordingRef, RecordingSource};
 use crate::settings::{resolve_settings, SettingsDefaults};
 use crate::sqs::{StepMessage, StepQueue};
 use crate::upload::{
@@ -140,7 +138,13 @@ impl StartJob {
         if !key.starts_with(&self.policy.recordings_prefix) {
             return Ok(ignored("the object is outside the recordings prefix"));
         }
-        let head = match self.recordings.head(bucket, &key).await {
+        // Exactly the uploaded version: the event's version id goes into every read.
+        let mut recording = RecordingRef {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            version_id: upload.version_id.clone(),
+        };
+        let head = match self.recordings.head(&recording).await {
             Ok(head) => Some(head),
             Err(PortError::NotFound(_)) => None,
             Err(e) => return Err(StageError::from_port("cannot inspect the upload", e)),
@@ -157,13 +161,35 @@ impl StartJob {
             return Ok(ignored("the object no longer exists"));
         };
         let job_name = job_name_for(bucket, &key, &version);
-        let media_uri = format!("s3://{bucket}/{key}");
         let now = OffsetDateTime::now_utc();
         let span = info_span!("upload", job = %job_name, stage = STAGE_START);
-        let verdict = match &head {
+        let mut verdict = match &head {
             None => Err("the recording was deleted before its job could start".to_string()),
             Some(head) => self.check(&key, head),
         };
+        // An event without a version id (hand-made, or a bucket without versioning): pin the
+        // version HEAD saw if it is the uploaded object; a different ETag means a newer upload
+        // replaced it, which has its own event and job.
+        if recording.version_id.is_none() {
+            if let Some(head) = &head {
+                let same = match (&upload.e_tag, &head.e_tag) {
+                    (Some(event), Some(seen)) => event.trim_matches('"') == seen.trim_matches('"'),
+                    _ => true,
+                };
+                if same {
+                    recording.version_id = head
+                        .version_id
+                        .clone()
+                        .filter(|v| !v.is_empty() && v != "null");
+                } else if verdict.is_ok() {
+                    verdict = Err(
+                        "the recording was replaced by a newer upload before its job could start"
+                            .to_string(),
+                    );
+                }
+            }
+        }
+        let media_uri = recording.uri();
         match verdict {
             Err(reason) => {
                 self.reject(job_name, media_uri, reason, now)
@@ -373,21 +399,22 @@ impl TranscribeStage {
 
     async fn transcribe(&self, job: &MedicalScribeJob) -> Result<StepOutcome, StageError> {
         let name = &job.medical_scribe_job_name;
-        let uri = &job.media.media_file_uri;
-        let (bucket, key) = parse_s3_uri(uri).ok_or_else(|| {
-            StageError::permanent(format!("the job's media URI {uri} is not s3://"))
+        // The URI is not quoted in the reason: its key may name the patient, and reasons are logged.
+        let recording = RecordingRef::parse(&job.media.media_file_uri).ok_or_else(|| {
+            StageError::permanent("the job's media URI is not an s3://bucket/key URI")
         })?;
-        let audio = match self.recordings.fetch(bucket, key).await {
+        let audio = match self.recordings.fetch(&recording).await {
             Ok(audio) => audio,
             Err(PortError::NotFound(_)) => {
                 return Err(StageError::permanent(format!(
-                    "the recording {uri} no longer exists"
+                    "{} no longer exists: it was deleted before it could be transcribed",
+                    recording.redacted()
                 )))
             }
             Err(e) => return Err(StageError::from_port("cannot read the recording", e)),
         };
         let audio_bytes = audio.len();
-        let ext = extension(key);
+        let ext = extension(&recording.key);
         let settings = job.settings.clone();
         let recognizer = self.recognizer.clone();
         let started = Instant::now();
@@ -395,7 +422,18 @@ impl TranscribeStage {
             recognizer.recognise(audio, ext.as_deref(), &settings)
         })
         .await
-        .map_err(|e| StageError::Transient(format!("speech recognition stopped: {e}")))??;
+        .map_err(|e| {
+            if e.is_panic() {
+                // Deterministic code on the same bytes panics again: fail now, not after
+                // three redeliveries and the dead-letter queue.
+                StageError::permanent(
+                    "speech recognition crashed on this recording (an internal error); \
+                     retrying would fail the same way",
+                )
+            } else {
+                StageError::Transient(format!("speech recognition was cancelled: {e}"))
+            }
+        })??;
         let recognition_seconds = started.elapsed().as_secs_f64();
 
         let transcript = stages::transcript_from_recognition(
@@ -404,10 +442,15 @@ impl TranscribeStage {
         );
         let body = serde_json::to_vec_pretty(&transcript)
             .map_err(|e| StageError::permanent(format!("cannot serialise the transcript: {e}")))?;
-        self.outputs
-            .put(&output_key(name, TRANSCRIPT_FILE), body, "application/json")
+        // Write-once: a concurrent or redelivered message leaves the first transcript as it is.
+        let written = self
+            .outputs
+            .put_new(&output_key(name, TRANSCRIPT_FILE), body, "application/json")
             .await
             .map_err(|e| StageError::from_port("cannot write the transcript", e))?;
+        if !written {
+            info!("transcript already written by an earlier delivery; kept as it was");
+        }
         self.note_queue
             .send(&StepMessage::new(name))
             .await
@@ -467,8 +510,10 @@ impl NoteStage {
 
     async fn write_note(&self, job: &MedicalScribeJob) -> Result<StepOutcome, StageError> {
         let name = &job.medical_scribe_job_name;
+        let format = job.settings.output_format;
+        let (note_file, codes_file) = stages::output_files(format);
         let transcript_key = output_key(name, TRANSCRIPT_FILE);
-        let note_key = output_key(name, DOCUMENTATION_FILE);
+        let note_key = output_key(name, note_file);
         let bytes = match self.outputs.get(&transcript_key).await {
             Ok(bytes) => bytes,
             Err(PortError::NotFound(_)) => {
@@ -488,27 +533,40 @@ impl NoteStage {
         let documentation = stages::documentation(&transcript, template).map_err(|e| {
             StageError::permanent(format!("the clinical note failed its evidence check: {e}"))
         })?;
-        let sealed = stages::seal_documentation(&documentation, name, &*self.envelope)
-            .await
-            .map_err(|e| StageError::from_port("cannot encrypt the clinical note", e))?;
         let codes = stages::medical_codes(&transcript);
-        let sealed_codes = stages::seal_codes(&codes, name, &*self.envelope)
-            .await
-            .map_err(|e| StageError::from_port("cannot encrypt the code suggestions", e))?;
-        // Only ever written after encryption succeeded: a KMS failure leaves no note object. The
-        // note goes last: its presence means the job's outputs are whole.
-        self.outputs
-            .put(
-                &output_key(name, CODES_FILE),
-                sealed_codes,
+        let (note_body, codes_body, content_type) = match format {
+            OutputFormat::Encrypted => (
+                stages::seal_documentation(&documentation, name, &*self.envelope)
+                    .await
+                    .map_err(|e| StageError::from_port("cannot encrypt the clinical note", e))?,
+                stages::seal_codes(&codes, name, &*self.envelope)
+                    .await
+                    .map_err(|e| StageError::from_port("cannot encrypt the code suggestions", e))?,
                 "application/octet-stream",
-            )
+            ),
+            // Plaintext JSON as HealthScribe writes it; the output store encrypts at rest
+            // (SSE-KMS with the stack's key).
+            OutputFormat::HealthScribe => (
+                to_json(&documentation, "the clinical note")?,
+                to_json(&codes, "the code suggestions")?,
+                "application/json",
+            ),
+        };
+        // Only ever written after encryption succeeded: a KMS failure leaves no note object. The
+        // note goes last: its presence means the job's outputs are whole. Write-once, so a
+        // concurrent delivery of the same message changes nothing the first one wrote.
+        self.outputs
+            .put_new(&output_key(name, codes_file), codes_body, content_type)
             .await
             .map_err(|e| StageError::from_port("cannot write the code suggestions", e))?;
-        self.outputs
-            .put(&note_key, sealed, "application/octet-stream")
+        let written = self
+            .outputs
+            .put_new(&note_key, note_body, content_type)
             .await
             .map_err(|e| StageError::from_port("cannot write the clinical note", e))?;
+        if !written {
+            info!("note already written by another delivery; kept as it was");
+        }
         let output = MedicalScribeOutput {
             transcript_file_uri: self.outputs.uri(&transcript_key),
             clinical_document_uri: self.outputs.uri(&note_key),
@@ -531,6 +589,7 @@ impl NoteStage {
         let sections = &documentation.clinical_documentation.sections;
         info!(
             template = %template,
+            output_format = %format,
             sections = sections.len(),
             sentences = sections.iter().map(|s| s.summary.len()).sum::<usize>(),
             codes = codes.medical_codes.codes.len(),
@@ -544,6 +603,11 @@ impl NoteStage {
         );
         Ok(StepOutcome::Done)
     }
+}
+
+fn to_json<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, StageError> {
+    serde_json::to_vec_pretty(value)
+        .map_err(|e| StageError::permanent(format!("cannot serialise {what}: {e}")))
 }
 
 fn skipped_missing() -> StepOutcome {

@@ -11,7 +11,7 @@ use veriscribe_core::ports::{JobStore, ObjectStore, PortError};
 
 use crate::dynamodb::HandoffLedger;
 use crate::metrics::Metrics;
-use crate::s3::{ObjectHead, RecordingSource};
+use crate::s3::{ObjectHead, RecordingRef, RecordingSource};
 use crate::sqs::{StepMessage, StepQueue};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -192,18 +192,36 @@ impl ObjectStore for MemoryObjects {
         Ok(())
     }
 
+    async fn put_new(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        _content_type: &str,
+    ) -> Result<bool, PortError> {
+        let mut objects = lock(&self.objects);
+        if objects.contains_key(key) {
+            return Ok(false);
+        }
+        objects.insert(key.to_string(), bytes);
+        Ok(true)
+    }
+
     fn uri(&self, key: &str) -> String {
         format!("mem://{key}")
     }
 }
 
 type BucketKey = (String, String);
+/// The versions of one object, oldest first.
+type Versions = Vec<(Vec<u8>, ObjectHead)>;
 
-/// Uploaded recordings by (bucket, key).
+/// Uploaded recordings by (bucket, key), versioned as the template's bucket is: every upload
+/// adds a version (`v1`, `v2`, …); reads without a version see the newest.
 #[derive(Default)]
 pub struct MemoryRecordings {
-    objects: Mutex<HashMap<BucketKey, (Vec<u8>, ObjectHead)>>,
+    objects: Mutex<HashMap<BucketKey, Versions>>,
     fail_next_head: Mutex<Option<PortError>>,
+    versions: Mutex<u64>,
 }
 
 impl MemoryRecordings {
@@ -211,43 +229,73 @@ impl MemoryRecordings {
         Arc::default()
     }
 
-    /// Stores `bytes` with ETag = hex of their length and the given metadata.
-    pub fn upload(&self, bucket: &str, key: &str, bytes: Vec<u8>, metadata: &[(&str, &str)]) {
+    /// Stores `bytes` as a new version with ETag = hex of their length and the given metadata;
+    /// returns the version id.
+    pub fn upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        metadata: &[(&str, &str)],
+    ) -> String {
+        let version = {
+            let mut counter = lock(&self.versions);
+            *counter += 1;
+            format!("v{counter}")
+        };
         let head = ObjectHead {
             size: bytes.len() as u64,
             e_tag: Some(format!("\"{:x}-{}\"", bytes.len(), key.len())),
-            version_id: None,
+            version_id: Some(version.clone()),
             content_type: None,
             metadata: metadata
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         };
-        lock(&self.objects).insert((bucket.into(), key.into()), (bytes, head));
+        lock(&self.objects)
+            .entry((bucket.into(), key.into()))
+            .or_default()
+            .push((bytes, head));
+        version
+    }
+
+    /// Deletes every version of the object.
+    pub fn delete(&self, bucket: &str, key: &str) {
+        lock(&self.objects).remove(&(bucket.to_string(), key.to_string()));
     }
 
     pub fn fail_next_head(&self, error: PortError) {
         *lock(&self.fail_next_head) = Some(error);
     }
+
+    fn find(&self, recording: &RecordingRef) -> Result<(Vec<u8>, ObjectHead), PortError> {
+        let objects = lock(&self.objects);
+        let versions = objects
+            .get(&(recording.bucket.clone(), recording.key.clone()))
+            .ok_or_else(|| PortError::NotFound(recording.redacted()))?;
+        match &recording.version_id {
+            None => versions.last().cloned(),
+            Some(id) => versions
+                .iter()
+                .find(|(_, head)| head.version_id.as_ref() == Some(id))
+                .cloned(),
+        }
+        .ok_or_else(|| PortError::NotFound(recording.redacted()))
+    }
 }
 
 #[async_trait]
 impl RecordingSource for MemoryRecordings {
-    async fn head(&self, bucket: &str, key: &str) -> Result<ObjectHead, PortError> {
+    async fn head(&self, recording: &RecordingRef) -> Result<ObjectHead, PortError> {
         if let Some(error) = lock(&self.fail_next_head).take() {
             return Err(error);
         }
-        lock(&self.objects)
-            .get(&(bucket.to_string(), key.to_string()))
-            .map(|(_, head)| head.clone())
-            .ok_or_else(|| PortError::NotFound(format!("s3://{bucket}/{key}")))
+        self.find(recording).map(|(_, head)| head)
     }
 
-    async fn fetch(&self, bucket: &str, key: &str) -> Result<Vec<u8>, PortError> {
-        lock(&self.objects)
-            .get(&(bucket.to_string(), key.to_string()))
-            .map(|(bytes, _)| bytes.clone())
-            .ok_or_else(|| PortError::NotFound(format!("s3://{bucket}/{key}")))
+    async fn fetch(&self, recording: &RecordingRef) -> Result<Vec<u8>, PortError> {
+        self.find(recording).map(|(bytes, _)| bytes)
     }
 }
 
@@ -484,5 +532,33 @@ pub mod moto {
             }]
         }))
         .expect("S3 event")
+    }
+
+    /// The same event for a versioned bucket: the object's `versionId` as S3 sends it.
+    pub fn s3_put_event_version(
+        bucket: &str,
+        key: &str,
+        e_tag: &str,
+        version_id: &str,
+        size: u64,
+    ) -> aws_lambda_events::event::s3::S3Event {
+        let mut event = s3_put_event(bucket, key, e_tag, size);
+        event.records[0].s3.object.version_id = Some(version_id.to_string());
+        event
+    }
+
+    /// Turns versioning on, as the template's bucket has it.
+    pub async fn enable_versioning(sdk: &SdkConfig, bucket: &str) {
+        crate::clients::s3_client(sdk)
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("enable versioning on moto");
     }
 }

@@ -36,31 +36,19 @@ pub fn is_supported_extension(key: &str) -> bool {
     extension(key).is_some_and(|ext| SUPPORTED_EXTENSIONS.contains(&ext.as_str()))
 }
 
-/// A deterministic job name for one version of one object: the sanitized file stem, then the
-/// first 16 hex digits of sha256(bucket/key/version-or-etag). The same upload event always gives
-/// the same name (idempotent starts); a re-upload (new ETag or version) gives a new job.
+/// A deterministic job name for one version of one object: `job-` and the first 24 hex digits
+/// (96 bits) of sha256(bucket/key/version-or-etag). The same upload event always gives the same
+/// name (idempotent starts); a re-upload (new version or ETag) gives a new job.
+///
+/// Nothing of the key is kept in the name: clinics name files after patients, and the job name
+/// travels into log lines, metrics, table keys, output keys and the encrypted note's plaintext
+/// header. The key itself stays only in the job row's `MediaFileUri`.
 pub fn job_name_for(bucket: &str, key: &str, version_or_etag: &str) -> String {
-    let file = key.rsplit('/').next().unwrap_or(key);
-    let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
-    let mut clean: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(100)
-        .collect();
-    if clean.trim_matches(|c| c == '-' || c == '.').is_empty() {
-        clean = "recording".into();
-    }
     let digest = Sha256::digest(format!(
         "{bucket}/{key}/{}",
         version_or_etag.trim_matches('"')
     ));
-    format!("{clean}-{}", &hex::encode(digest)[..16])
+    format!("job-{}", &hex::encode(digest)[..24])
 }
 
 #[cfg(test)]
@@ -91,20 +79,19 @@ mod tests {
     }
 
     #[test]
-    fn job_names_are_deterministic_valid_and_version_specific() {
-        let a = job_name_for("b", "recordings/visit 1 (Mo).wav", "\"abc\"");
-        assert_eq!(a, job_name_for("b", "recordings/visit 1 (Mo).wav", "abc"));
-        assert!(a.starts_with("visit-1--Mo--"), "{a}");
-        assert_eq!(a.len(), "visit-1--Mo-".len() + 1 + 16);
+    fn job_names_are_deterministic_valid_version_specific_and_carry_no_key() {
+        let key = "recordings/Jane Doe 1984-02-03 (MRN 12345).wav";
+        let a = job_name_for("b", key, "\"abc\"");
+        assert_eq!(a, job_name_for("b", key, "abc"));
+        assert!(a.starts_with("job-"), "{a}");
+        assert_eq!(a.len(), 4 + 24);
+        for fragment in ["Jane", "Doe", "1984", "12345", "MRN", "recordings"] {
+            assert!(!a.contains(fragment), "{a} carries {fragment}");
+        }
         validate_job_name(&a).unwrap();
-        assert_ne!(a, job_name_for("b", "recordings/visit 1 (Mo).wav", "def"));
-        assert_ne!(
-            a,
-            job_name_for("other", "recordings/visit 1 (Mo).wav", "abc")
-        );
-        let odd = job_name_for("b", "recordings/ü.wav", "v1");
-        assert!(odd.starts_with("recording-"), "{odd}");
-        validate_job_name(&odd).unwrap();
+        assert_ne!(a, job_name_for("b", key, "def"));
+        assert_ne!(a, job_name_for("other", key, "abc"));
+        validate_job_name(&job_name_for("b", "recordings/ü.wav", "v1")).unwrap();
         validate_job_name(&job_name_for("b", &"x".repeat(900), "v")).unwrap();
     }
 }

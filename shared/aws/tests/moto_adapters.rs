@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 use veriscribe_aws::clients::{s3_client, sqs_client};
 use veriscribe_aws::testing::moto;
 use veriscribe_aws::{
-    DynamoJobStore, HandoffLedger, RecordingSource, S3ObjectStore, S3Recordings, SqsStepQueue,
-    StepMessage, StepQueue,
+    DynamoJobStore, HandoffLedger, RecordingRef, RecordingSource, S3ObjectStore, S3Recordings,
+    SqsStepQueue, StepMessage, StepQueue,
 };
 use veriscribe_core::formats::{JobStatus, MedicalScribeJob, MedicalScribeOutput, StatusChange};
 use veriscribe_core::ports::{JobStore, ObjectStore, PortError};
@@ -136,8 +136,13 @@ async fn s3_and_sqs_adapters_round_trip() {
         .await
         .unwrap();
     let recordings = S3Recordings::new(s3);
+    let at = |key: &str| RecordingRef {
+        bucket: bucket.clone(),
+        key: key.to_string(),
+        version_id: None,
+    };
     let head = recordings
-        .head(&bucket, "recordings/visit 1+2.wav")
+        .head(&at("recordings/visit 1+2.wav"))
         .await
         .unwrap();
     assert_eq!(head.size, 4);
@@ -147,7 +152,7 @@ async fn s3_and_sqs_adapters_round_trip() {
         Some("DAP")
     );
     assert!(matches!(
-        recordings.head(&bucket, "recordings/none.wav").await,
+        recordings.head(&at("recordings/none.wav")).await,
         Err(PortError::NotFound(_))
     ));
 

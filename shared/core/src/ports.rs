@@ -34,6 +34,15 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Vec<u8>, PortError>;
     /// Writes atomically: a reader never sees a half-written object.
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), PortError>;
+    /// Writes only if nothing exists under `key`, atomically: of two concurrent writers exactly
+    /// one wins. `Ok(false)` when an object was already there (it is left as it was). Stages
+    /// write their outputs this way so a redelivered or concurrent message changes nothing.
+    async fn put_new(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<bool, PortError>;
     /// The URI a user would use to find the object (`file://…` or `s3://…`).
     fn uri(&self, key: &str) -> String;
 }

@@ -25,6 +25,18 @@ pub const DOCUMENTATION_ARTIFACT: &str = "clinical-documentation";
 pub const CODES_FILE: &str = "codes.json.encrypted";
 /// `veriscribe:artifact` value bound into the code suggestions' encryption context.
 pub const CODES_ARTIFACT: &str = "medical-codes";
+/// Object names of the plaintext documentation and code suggestions (output format
+/// `healthscribe`: HealthScribe's own names, protected by the storage's encryption at rest).
+pub const PLAIN_DOCUMENTATION_FILE: &str = "summary.json";
+pub const PLAIN_CODES_FILE: &str = "codes.json";
+
+/// The (documentation, codes) object names a job of this output format writes.
+pub fn output_files(format: crate::formats::OutputFormat) -> (&'static str, &'static str) {
+    match format {
+        crate::formats::OutputFormat::Encrypted => (DOCUMENTATION_FILE, CODES_FILE),
+        crate::formats::OutputFormat::HealthScribe => (PLAIN_DOCUMENTATION_FILE, PLAIN_CODES_FILE),
+    }
+}
 
 /// Recognised speech → the HealthScribe transcript (turns, roles, sections, insights).
 pub fn transcript_from_recognition(

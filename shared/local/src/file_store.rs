@@ -78,6 +78,31 @@ async fn blocking<T: Send + 'static>(
 /// Temp file in the target's directory + fsync + rename: a reader sees the old object or the
 /// whole new one, and a crash leaves at most a stray temp file, never a torn object.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PortError> {
+    write_with(path, bytes, |tmp, path| {
+        fs::rename(tmp, path).map(|()| true)
+    })
+    .map(|_| ())
+}
+
+/// Like [`write_atomically`], but never replaces: the whole file is linked into place only if
+/// nothing is there (`link` fails on an existing name, atomically). `Ok(false)` if one was.
+fn write_new_atomically(path: &Path, bytes: &[u8]) -> Result<bool, PortError> {
+    write_with(path, bytes, |tmp, path| {
+        let linked = match fs::hard_link(tmp, path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(e),
+        };
+        fs::remove_file(tmp)?;
+        Ok(linked)
+    })
+}
+
+fn write_with(
+    path: &Path,
+    bytes: &[u8],
+    place: impl FnOnce(&Path, &Path) -> io::Result<bool>,
+) -> Result<bool, PortError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| io_error("create directory", dir, e))?;
     let name = path
@@ -90,9 +115,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PortError> {
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
-        fs::rename(&tmp, path)?;
-        // Persist the rename itself.
-        File::open(dir)?.sync_all()
+        let placed = place(&tmp, path)?;
+        // Persist the rename or link itself.
+        File::open(dir)?.sync_all()?;
+        Ok(placed)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -123,6 +149,16 @@ impl ObjectStore for FileObjectStore {
         blocking(move || write_atomically(&path, &bytes)).await?;
         tracing::debug!(key, bytes = len, "stored object");
         Ok(())
+    }
+
+    async fn put_new(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        _content_type: &str,
+    ) -> Result<bool, PortError> {
+        let path = self.path_for(key)?;
+        blocking(move || write_new_atomically(&path, &bytes)).await
     }
 
     fn uri(&self, key: &str) -> String {
@@ -159,6 +195,38 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["transcript.json"], "no temp files left behind");
+    }
+
+    #[tokio::test]
+    async fn put_new_never_replaces_and_leaves_no_temp_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FileObjectStore::new(tmp.path().to_path_buf());
+        assert!(store.put_new("j/a", b"one".to_vec(), "x").await.unwrap());
+        assert!(!store.put_new("j/a", b"two".to_vec(), "x").await.unwrap());
+        assert_eq!(store.get("j/a").await.unwrap(), b"one");
+        let names: Vec<_> = fs::read_dir(tmp.path().join("j"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["a"]);
+        // Of many concurrent writers exactly one wins.
+        let wins = futures_wins(&store).await;
+        assert_eq!(wins, 1);
+    }
+
+    async fn futures_wins(store: &FileObjectStore) -> usize {
+        let mut tasks = Vec::new();
+        for i in 0..8u8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store.put_new("race", vec![i; 4096], "x").await.unwrap()
+            }));
+        }
+        let mut wins = 0;
+        for task in tasks {
+            wins += usize::from(task.await.unwrap());
+        }
+        wins
     }
 
     #[tokio::test]

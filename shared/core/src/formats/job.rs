@@ -94,6 +94,57 @@ pub struct ClinicalNoteGenerationSettings {
     pub note_template: NoteTemplate,
 }
 
+/// How a job's note and code suggestions are stored (a Veriscribe setting; HealthScribe has
+/// only the second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OutputFormat {
+    /// `summary.json.encrypted` and `codes.json.encrypted`: AWS Encryption SDK messages bound
+    /// to the job by their encryption context, opened only with the key and the job's name.
+    #[default]
+    Encrypted,
+    /// `summary.json` and `codes.json` in plaintext JSON, protected at rest by the storage's
+    /// own encryption (SSE-KMS with the customer's key on AWS), as HealthScribe writes them, so
+    /// tools built for HealthScribe read them unchanged.
+    #[serde(rename = "HEALTHSCRIBE")]
+    HealthScribe,
+}
+
+impl OutputFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Encrypted => "encrypted",
+            OutputFormat::HealthScribe => "healthscribe",
+        }
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == OutputFormat::Encrypted
+    }
+}
+
+impl fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown output format {0:?}; expected encrypted or healthscribe")]
+pub struct UnknownOutputFormat(pub String);
+
+impl FromStr for OutputFormat {
+    type Err = UnknownOutputFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "encrypted" => Ok(OutputFormat::Encrypted),
+            "healthscribe" => Ok(OutputFormat::HealthScribe),
+            _ => Err(UnknownOutputFormat(s.chars().take(64).collect())),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct JobSettings {
@@ -105,6 +156,10 @@ pub struct JobSettings {
     pub channel_identification: bool,
     #[serde(default)]
     pub clinical_note_generation_settings: ClinicalNoteGenerationSettings,
+    /// Veriscribe's: left out of the record when it is the default, so HealthScribe readers
+    /// see HealthScribe's shape.
+    #[serde(default, skip_serializing_if = "OutputFormat::is_default")]
+    pub output_format: OutputFormat,
 }
 
 impl Default for JobSettings {
@@ -114,6 +169,7 @@ impl Default for JobSettings {
             max_speaker_labels: Some(2),
             channel_identification: false,
             clinical_note_generation_settings: ClinicalNoteGenerationSettings::default(),
+            output_format: OutputFormat::default(),
         }
     }
 }
