@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::s3::S3Event;
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent};
 use veriscribe_aws::clients::{dynamodb_client, s3_client, sqs_client};
 use veriscribe_aws::stages::{StartJob, StartOutcome, UploadPolicy};
 use veriscribe_aws::{Config, DynamoJobStore, Metrics, S3Recordings, SqsStepQueue};
@@ -26,12 +26,12 @@ pub fn build(config: &Config, sdk: &aws_config::SdkConfig) -> Result<StartJob, E
     })
 }
 
-/// Transient failures fail the invocation (S3's asynchronous invoke retries it); everything
-/// else is settled inside (a FAILED row for a bad upload).
+/// Transient failures fail the invocation (S3's asynchronous invoke retries it) with
+/// `errorType` `Retryable`; everything else is settled inside (a FAILED row for a bad upload).
 pub async fn handle(
     stage: &StartJob,
     event: LambdaEvent<S3Event>,
-) -> Result<Vec<StartOutcome>, Error> {
+) -> Result<Vec<StartOutcome>, Diagnostic> {
     Ok(stage.on_event(&event.payload).await?)
 }
 
@@ -155,7 +155,8 @@ mod tests {
         let err = handle(&rig.stage, event("recordings/a.wav", &v))
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("ThrottlingException"), "{err}");
+        assert_eq!(err.error_type, "Retryable");
+        assert!(err.error_message.contains("ThrottlingException"), "{err:?}");
         assert_eq!(
             rig.jobs.count(),
             1,

@@ -46,6 +46,17 @@ impl StageError {
     }
 }
 
+/// What a failed invocation reports to Lambda: `errorType` is `Retryable` or `NonRetryable`
+/// (not the Rust type name), so a log query or an `OnFailure` destination can tell them apart.
+impl From<StageError> for lambda_runtime::Diagnostic {
+    fn from(error: StageError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.error_type().to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
 /// Service error codes that mean "try again later" across S3, DynamoDB, SQS and KMS.
 const TRANSIENT_CODES: &[&str] = &[
     "Throttling",
@@ -115,5 +126,14 @@ mod tests {
         let permanent = StageError::from_port("reading the job", PortError::NotFound("x".into()));
         assert!(!permanent.is_retryable());
         assert_eq!(permanent.to_string(), "reading the job: not found: x");
+    }
+
+    #[test]
+    fn invocations_report_retryable_or_non_retryable() {
+        let diagnostic = lambda_runtime::Diagnostic::from(StageError::Transient("slow".into()));
+        assert_eq!(diagnostic.error_type, "Retryable");
+        assert_eq!(diagnostic.error_message, "slow");
+        let diagnostic = lambda_runtime::Diagnostic::from(StageError::permanent("bad"));
+        assert_eq!(diagnostic.error_type, "NonRetryable");
     }
 }
