@@ -3,6 +3,8 @@
 //! (or a list of entity names read from them) and links the segments it was built from. Nothing is
 //! generated that is not in those segments, so numbers and drug names are always traceable.
 
+mod realise;
+
 use std::collections::HashSet;
 
 use crate::clinical::custom_template::{CustomSection, CustomTemplate};
@@ -15,6 +17,7 @@ use crate::formats::{
     InsightTraitName, NoteSection, NoteSectionContent, NoteTemplate, RoleKind, SummarizedSentence,
     TranscriptSection,
 };
+use realise::{in_voice, states_order, Voice};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvidenceError {
@@ -471,6 +474,25 @@ impl Material {
             if !reads_as_note(&text) {
                 continue;
             }
+            // The assessment and plan are the clinician's own voice; everything else is written
+            // about the patient.
+            let voice = match (s.section, s.role) {
+                (TranscriptSection::AssessmentAndPlan, RoleKind::Clinician) => Voice::Clinician,
+                _ => Voice::Narrative,
+            };
+            let Some(text) = in_voice(&text, voice) else {
+                // An order the clinician states while taking the history or examining ("I want
+                // to order a CT of his abdomen") belongs to the plan.
+                if voice == Voice::Narrative && s.role == RoleKind::Clinician {
+                    if let Some(order) = states_order(&text)
+                        .then(|| in_voice(&text, Voice::Clinician))
+                        .flatten()
+                    {
+                        m.plan.push(summarized(order, &[s.segment_id]));
+                    }
+                }
+                continue;
+            };
             let has_entity = !s.insights.is_empty();
             let ids = [s.segment_id];
             match (s.section, s.role) {
