@@ -410,6 +410,8 @@ struct Material {
     plan: Vec<SummarizedSentence>,
     /// Patient reactions during the exam and the plan discussion.
     responses: Vec<SummarizedSentence>,
+    /// "Brian is a 58-year-old male with … who presents today for …".
+    introduction: Option<SummarizedSentence>,
 }
 
 /// At most this many sentences per section, to keep the note readable.
@@ -493,6 +495,12 @@ impl Material {
                 }
                 continue;
             };
+            if s.role == RoleKind::Clinician && m.introduction.is_none() {
+                if let Some(intro) = introduces_patient(&text) {
+                    m.introduction = Some(summarized(intro, &[s.segment_id]));
+                    continue;
+                }
+            }
             let has_entity = !s.insights.is_empty();
             let ids = [s.segment_id];
             match (s.section, s.role) {
@@ -604,7 +612,11 @@ impl Material {
                         });
                         let sentence = match tied_problem {
                             Some((problem, problem_segment)) => summarized(
-                                format!("For {}: {}", problem.to_lowercase(), text),
+                                format!(
+                                    "For {}: {}",
+                                    problem.to_lowercase(),
+                                    without_problem_lead(&text, problem)
+                                ),
                                 &[s.segment_id, problem_segment],
                             ),
                             None => summarized(text, &ids),
@@ -633,6 +645,11 @@ impl Material {
             .map(|(name, id)| summarized(format!("{}.", capitalize(&name)), &[id]))
             .collect();
         m.assessment.splice(0..0, problem_list);
+        // The introduction opens the history and, as clinicians write it, the assessment.
+        if let Some(intro) = m.introduction.take() {
+            m.hpi.insert(0, intro.clone());
+            m.assessment.insert(0, intro);
+        }
         for list in [
             &mut m.hpi,
             &mut m.ros,
@@ -1539,6 +1556,10 @@ impl SpokenNumbers<'_> {
 /// "He has had knee pain for 2 weeks." from the patient becomes "He reports that he has had
 /// knee pain for 2 weeks.": history told by the patient is attributed, as notes do.
 fn as_reported(text: &str, pronouns: Pronouns) -> String {
+    // "The patient reports that the patient …" says nothing more than "The patient …".
+    if pronouns == Pronouns::NEUTRAL {
+        return text.to_string();
+    }
     let subject = capitalize(pronouns.subject);
     match text.strip_prefix(&format!("{subject} ")) {
         Some(rest) if !rest.starts_with("reports") => {
@@ -1546,6 +1567,66 @@ fn as_reported(text: &str, pronouns: Pronouns) -> String {
         }
         _ => text.to_string(),
     }
+}
+
+/// "For his first problem, his congestive heart failure, I think he is retaining fluid." under
+/// the heading of that problem → "I think he is retaining fluid.": the announcement is said by
+/// the heading.
+fn without_problem_lead(text: &str, problem: &str) -> String {
+    let lower = text.to_lowercase();
+    let problem = problem.to_lowercase();
+    let Some(at) = lower.find(problem.as_str()) else {
+        return text.to_string();
+    };
+    let lead = &lower[..at];
+    let announces = [
+        "for ",
+        "regarding ",
+        "in terms of ",
+        "as for ",
+        "with regards to ",
+    ]
+    .iter()
+    .any(|p| lead.starts_with(p))
+        && lead.split_whitespace().count() <= 6;
+    let after = at + problem.len();
+    match lower[after..].find(',') {
+        Some(comma) if announces && lower[after..after + comma].split_whitespace().count() <= 2 => {
+            let rest = text[after + comma + 1..].trim();
+            if words(rest).len() >= MIN_NOTE_SENTENCE_WORDS {
+                capitalize(rest)
+            } else {
+                text.to_string()
+            }
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// "Brian is a 58 year old male with a past medical history significant for …": the sentence
+/// that opens a history of present illness (and is repeated at the top of the assessment).
+fn introduces_patient(text: &str) -> Option<String> {
+    let w: Vec<String> = words(text).into_iter().map(|w| w.lower).collect();
+    let at = w.windows(4).position(|x| {
+        x[0].chars().all(|c| c.is_ascii_digit())
+            && x[1] == "year"
+            && x[2] == "old"
+            && matches!(
+                x[3].as_str(),
+                "male" | "female" | "man" | "woman" | "gentleman" | "lady" | "boy" | "girl"
+            )
+    })?;
+    if !(2..=6).contains(&at) || !w[..at].iter().any(|x| x == "is") {
+        return None;
+    }
+    let mut out = text.to_string();
+    for spoken in [" year old ", " year-old "] {
+        if let Some(k) = out.find(spoken) {
+            out.replace_range(k..k + spoken.len(), "-year-old ");
+            break;
+        }
+    }
+    Some(out)
 }
 
 /// How the note refers to the patient.
@@ -1888,6 +1969,27 @@ mod tests {
             .map(|w| w.lower)
             .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
             .collect()
+    }
+
+    #[test]
+    fn introduction_and_problem_leads() {
+        assert_eq!(
+            introduces_patient("Brian is a 58 year old male with a history of hypertension.")
+                .as_deref(),
+            Some("Brian is a 58-year-old male with a history of hypertension.")
+        );
+        assert_eq!(introduces_patient("He has been 58 year old male."), None);
+        assert_eq!(
+            without_problem_lead(
+                "For his first problem, his congestive heart failure, I think he is retaining fluid.",
+                "congestive heart failure"
+            ),
+            "I think he is retaining fluid."
+        );
+        assert_eq!(
+            without_problem_lead("I will increase the lasix.", "heart failure"),
+            "I will increase the lasix."
+        );
     }
 
     #[test]

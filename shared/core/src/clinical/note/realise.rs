@@ -343,7 +343,7 @@ const CARRIES_MEANING: &[&str] = &[
 const DEPENDENT_OPENERS: &[&str] = &[
     "because", "which", "that", "who", "so", "than", "as", "since", "where", "when", "whether",
     "to", "and", "or", "but", "then", "though", "although", "cause", "'cause", "it", "this",
-    "they", "there",
+    "they",
 ];
 
 /// Cuts a sentence into clauses: after a comma or semicolon, and before "so" / "but", or "and"
@@ -361,6 +361,10 @@ fn clauses(tokens: Vec<String>) -> Vec<Vec<String>> {
         let boundary = k > 0
             && !out.last().is_some_and(Vec::is_empty)
             && (matches!(words[k].as_str(), "so" | "but")
+                || (words[k] == "there"
+                    && words
+                        .get(k + 1)
+                        .is_some_and(|w| matches!(w.as_str(), "is" | "are" | "was" | "were")))
                 || (words[k] == "and"
                     && words
                         .get(k + 1)
