@@ -14,8 +14,8 @@ use crate::clinical::negation::{answer_polarity, sentences, AnswerPolarity, Sent
 use crate::clinical::routing::{utterance_topic, NoteTopic};
 use crate::formats::{
     ClinicalDocumentation, ClinicalInsight, Conversation, EntityCategory, EntityType, EvidenceLink,
-    InsightTraitName, NoteSection, NoteSectionContent, NoteTemplate, RoleKind, SummarizedSentence,
-    TranscriptSection,
+    InsightTraitName, NoteSection, NoteSectionContent, NoteTemplate, PatientPronouns, RoleKind,
+    SummarizedSentence, TranscriptSection,
 };
 use realise::{in_voice, states_order, Voice};
 
@@ -66,11 +66,30 @@ pub fn validate_evidence(
     Ok(())
 }
 
+/// What the note is told about the visit besides the conversation (HealthScribe's
+/// `MedicalScribeContext`). The default infers everything from the conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoteSettings {
+    /// `PatientContext.Pronouns`: the note refers to the patient as he/him, she/her or, for
+    /// `THEY_THEM`, as "the patient" with they/them/their. `None`: he or she where the
+    /// clinician's words make it clear, else as for `THEY_THEM`.
+    pub patient_pronouns: Option<PatientPronouns>,
+}
+
 /// Builds the note for `template` from the conversation's segments (roles and sections must be
 /// set). Uses the conversation's `ClinicalInsights` when present, else extracts them.
 pub fn build_documentation(
     conversation: &Conversation,
     template: NoteTemplate,
+) -> ClinicalDocumentation {
+    build_documentation_with(conversation, template, &NoteSettings::default())
+}
+
+/// [`build_documentation`] with what is known about the patient ([`NoteSettings`]).
+pub fn build_documentation_with(
+    conversation: &Conversation,
+    template: NoteTemplate,
+    settings: &NoteSettings,
 ) -> ClinicalDocumentation {
     let extracted;
     let insights: &[ClinicalInsight] = if conversation.clinical_insights.is_empty() {
@@ -79,7 +98,7 @@ pub fn build_documentation(
     } else {
         &conversation.clinical_insights
     };
-    let material = Material::gather(conversation, insights);
+    let material = Material::gather(conversation, insights, settings);
     let sections = material.into_template(template);
     tracing::debug!(
         template = template.as_str(),
@@ -101,8 +120,17 @@ pub fn build_custom_documentation(
     conversation: &Conversation,
     template: &CustomTemplate,
 ) -> ClinicalDocumentation {
+    build_custom_documentation_with(conversation, template, &NoteSettings::default())
+}
+
+/// [`build_custom_documentation`] with what is known about the patient ([`NoteSettings`]).
+pub fn build_custom_documentation_with(
+    conversation: &Conversation,
+    template: &CustomTemplate,
+    settings: &NoteSettings,
+) -> ClinicalDocumentation {
     if template.sections.is_empty() {
-        return build_documentation(conversation, template.base);
+        return build_documentation_with(conversation, template.base, settings);
     }
     let extracted;
     let insights: &[ClinicalInsight] = if conversation.clinical_insights.is_empty() {
@@ -111,7 +139,7 @@ pub fn build_custom_documentation(
     } else {
         &conversation.clinical_insights
     };
-    let material = Material::gather(conversation, insights);
+    let material = Material::gather(conversation, insights, settings);
     let sections = template
         .sections
         .iter()
@@ -418,7 +446,11 @@ struct Material {
 const MAX_SENTENCES_PER_SECTION: usize = 24;
 
 impl Material {
-    fn gather(conversation: &Conversation, insights: &[ClinicalInsight]) -> Self {
+    fn gather(
+        conversation: &Conversation,
+        insights: &[ClinicalInsight],
+        settings: &NoteSettings,
+    ) -> Self {
         let segments = &conversation.transcript_segments;
         let mut all: Vec<Sentence> = Vec::new();
         for (segment_index, segment) in segments.iter().enumerate() {
@@ -456,7 +488,12 @@ impl Material {
             }
         }
 
-        let pronouns = Pronouns::infer(conversation);
+        let pronouns = match settings.patient_pronouns {
+            Some(PatientPronouns::HeHim) => Pronouns::MALE,
+            Some(PatientPronouns::SheHer) => Pronouns::FEMALE,
+            Some(PatientPronouns::TheyThem) => Pronouns::NEUTRAL,
+            None => Pronouns::infer(conversation),
+        };
         let mut m = Material {
             chief_complaint: chief_complaint(&all),
             ros: review_of_systems(conversation, &all),
@@ -1969,6 +2006,35 @@ mod tests {
             .map(|w| w.lower)
             .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
             .collect()
+    }
+
+    #[test]
+    fn patient_pronouns_setting_is_followed() {
+        let text = |pronouns| {
+            let settings = NoteSettings {
+                patient_pronouns: pronouns,
+            };
+            let doc =
+                build_documentation_with(&visit(), NoteTemplate::HistoryAndPhysical, &settings);
+            // The family history speaks of relatives ("when he was 60"); the rest of the patient.
+            doc.sections
+                .iter()
+                .filter(|s| s.section_name != NoteSection::PastFamilyHistory)
+                .flat_map(|s| s.summary.iter())
+                .map(|s| s.summarized_segment.to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let words_of = |t: &str| -> Vec<String> { words(t).into_iter().map(|w| w.lower).collect() };
+        let she = words_of(&text(Some(PatientPronouns::SheHer)));
+        assert!(she.iter().any(|w| w == "she") && !she.iter().any(|w| w == "he"));
+        let he = words_of(&text(Some(PatientPronouns::HeHim)));
+        assert!(he.iter().any(|w| w == "he") && !he.iter().any(|w| w == "she"));
+        let they = text(Some(PatientPronouns::TheyThem));
+        assert!(they.contains("the patient"));
+        assert!(!words_of(&they).iter().any(|w| w == "he" || w == "she"));
+        // Without the setting, as inferred (this visit gives no clue: "the patient").
+        assert_eq!(text(None), they);
     }
 
     #[test]
