@@ -8,10 +8,10 @@
 //! the script. The weights ship as `data/note_router.tsv`; [`features`] is the only feature
 //! extractor, used at run time and (through [`super::training_sentences`]) for training.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::clinical::lexicon::words;
+use crate::clinical::linear::LinearModel;
 use crate::formats::{EntityCategory, InsightTraitName, RoleKind, TranscriptSection};
 
 use super::Sentence;
@@ -49,8 +49,7 @@ impl Route {
 
 struct Model {
     classes: Vec<Route>,
-    bias: Vec<f64>,
-    weights: HashMap<String, Vec<f64>>,
+    linear: LinearModel,
 }
 
 const MODEL_TSV: &str = include_str!("../../../data/note_router.tsv");
@@ -61,50 +60,20 @@ fn model() -> &'static Model {
 }
 
 fn parse_model(text: &str) -> Option<Model> {
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty());
-    let classes: Vec<Route> = lines
-        .next()?
-        .strip_prefix("classes\t")?
-        .split('\t')
-        .map(Route::parse)
+    let linear = LinearModel::parse(text)?;
+    let classes = linear
+        .classes
+        .iter()
+        .map(|c| Route::parse(c))
         .collect::<Option<_>>()?;
-    let numbers = |rest: &str| -> Option<Vec<f64>> {
-        let v: Vec<f64> = rest
-            .split('\t')
-            .map(|x| x.parse().ok())
-            .collect::<Option<_>>()?;
-        (v.len() == classes.len()).then_some(v)
-    };
-    let bias = numbers(lines.next()?.strip_prefix("bias\t")?)?;
-    let mut weights = HashMap::new();
-    for line in lines {
-        let (name, rest) = line.split_once('\t')?;
-        weights.insert(name.to_string(), numbers(rest)?);
-    }
-    Some(Model {
-        classes,
-        bias,
-        weights,
-    })
+    Some(Model { classes, linear })
 }
 
 /// The most probable route of a sentence other than `None`, and the probability of `None`.
 pub(super) fn route(features: &[String]) -> (Route, f64) {
     let m = model();
-    let mut scores = m.bias.clone();
-    for f in features {
-        if let Some(w) = m.weights.get(f) {
-            for (s, x) in scores.iter_mut().zip(w) {
-                *s += x;
-            }
-        }
-    }
-    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let exp: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
-    let total: f64 = exp.iter().sum();
-    let best = exp
+    let p = m.linear.probabilities(features);
+    let best = p
         .iter()
         .enumerate()
         .filter(|(k, _)| m.classes[*k] != Route::None)
@@ -117,7 +86,7 @@ pub(super) fn route(features: &[String]) -> (Route, f64) {
         .classes
         .iter()
         .position(|c| *c == Route::None)
-        .map_or(0.0, |k| exp[k] / total);
+        .map_or(0.0, |k| p[k]);
     (m.classes[best], none)
 }
 
@@ -204,7 +173,7 @@ mod tests {
     fn shipped_model_loads_and_routes() {
         let m = model();
         assert!(m.classes.contains(&Route::None) && m.classes.contains(&Route::Exam));
-        assert!(m.weights.len() > 1000);
+        assert!(m.linear.feature_count() > 1000);
         let exam: Vec<String> = ["w=lungs", "w=clear", "w=auscultation", "role=C", "sec=O"]
             .iter()
             .map(|s| s.to_string())
