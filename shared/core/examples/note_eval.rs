@@ -175,7 +175,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let text: String = dialogue
                 .turns
                 .iter()
-                .filter(|t| !t.text.trim().is_empty())
+                // Empty turns (3 in ACI-Bench train/dev) go in as they are: the parser skips
+                // them with a warning.
                 .map(|t| format!("[{}] {}\n", t.speaker, t.text))
                 .collect();
             let settings = ConversationSettings {
