@@ -3,6 +3,7 @@
 //! (or a list of entity names read from them) and links the segments it was built from. Nothing is
 //! generated that is not in those segments, so numbers and drug names are always traceable.
 
+mod layout;
 mod learned;
 mod realise;
 
@@ -644,6 +645,12 @@ impl Material {
         if let Some(intro) = m.introduction.take() {
             m.hpi.insert(0, intro.clone());
             m.assessment.insert(0, intro);
+        }
+        for list in [&mut m.ros, &mut m.exam] {
+            for sentence in list.iter_mut() {
+                sentence.summarized_segment =
+                    layout::with_system_heading(&sentence.summarized_segment);
+            }
         }
         for list in [
             &mut m.hpi,
@@ -2133,7 +2140,9 @@ mod tests {
         let denial = ros
             .summary
             .iter()
-            .find(|s| s.summarized_segment == "Denies chest pain and shortness of breath.")
+            .find(|s| {
+                s.summarized_segment == "Cardiovascular: Denies chest pain and shortness of breath."
+            })
             .expect("denial sentence");
         let ids: Vec<&str> = denial
             .evidence_links
