@@ -3,6 +3,7 @@
 //! (or a list of entity names read from them) and links the segments it was built from. Nothing is
 //! generated that is not in those segments, so numbers and drug names are always traceable.
 
+mod checks;
 mod layout;
 mod learned;
 mod realise;
@@ -645,6 +646,27 @@ impl Material {
         if let Some(intro) = m.introduction.take() {
             m.hpi.insert(0, intro.clone());
             m.assessment.insert(0, intro);
+        }
+        // Faithfulness, checked on the finished sentences: numbers and sides are in the cited
+        // segments, and the history never denies the chief complaint.
+        let evidence = checks::Evidence::new(conversation);
+        let complaint = checks::complaint_words(&m.chief_complaint);
+        for list in [
+            &mut m.hpi,
+            &mut m.ros,
+            &mut m.pmh,
+            &mut m.family,
+            &mut m.social,
+            &mut m.exam,
+            &mut m.testing,
+            &mut m.assessment,
+            &mut m.plan,
+            &mut m.responses,
+        ] {
+            list.retain(|s| evidence.supports(s));
+        }
+        for list in [&mut m.hpi, &mut m.ros] {
+            list.retain(|s| !checks::denies_complaint(&s.summarized_segment, &complaint));
         }
         for list in [&mut m.ros, &mut m.exam] {
             for sentence in list.iter_mut() {
@@ -1410,6 +1432,30 @@ fn digits_for_number_words(text: &str) -> String {
     let mut i = 0;
     while i < tokens.len() {
         if let Some((value, end)) = numbers.parse(i) {
+            // "twenty eighth" → "28th" (a date), not "20 eighth".
+            const ORDINALS: [&str; 9] = [
+                "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                "ninth",
+            ];
+            let tens: Option<u32> = value.parse().ok().filter(|v| v % 10 == 0 && *v >= 20);
+            let ordinal = tokens.get(end).and_then(|t| {
+                let w = spoken_word(t);
+                ORDINALS.iter().position(|o| *o == w)
+            });
+            if let (Some(tens), Some(o), true) = (tens, ordinal, numbers.continues(end - 1)) {
+                let n = tens + o as u32 + 1;
+                let suffix = match n % 10 {
+                    1 => "st",
+                    2 => "nd",
+                    3 => "rd",
+                    _ => "th",
+                };
+                let last = tokens[end];
+                let trailing = &last[last.trim_end_matches(SENTENCE_PUNCTUATION).len()..];
+                out.push(format!("{n}{suffix}{trailing}"));
+                i = end + 1;
+                continue;
+            }
             let lone_one = value == "1" && end == i + 1;
             let unit_follows = tokens
                 .get(end)
@@ -2014,6 +2060,15 @@ mod tests {
         assert!(!words_of(&they).iter().any(|w| w == "he" || w == "she"));
         // Without the setting, as inferred (this visit gives no clue: "the patient").
         assert_eq!(text(None), they);
+    }
+
+    #[test]
+    fn spoken_ordinals_become_dates() {
+        assert_eq!(
+            digits_for_number_words("on the twenty eighth of june"),
+            "on the 28th of june"
+        );
+        assert_eq!(digits_for_number_words("twenty first."), "21st.");
     }
 
     #[test]
