@@ -840,6 +840,17 @@ mod tests {
     }
 
     #[test]
+    fn the_patients_i_is_a_subject() {
+        let text = clean_sentence_as(
+            "sometimes i regularly , go for a run .",
+            RoleKind::Patient,
+            Pronouns::MALE,
+        )
+        .unwrap();
+        assert!(text.starts_with("Sometimes he "), "{text}");
+    }
+
+    #[test]
     fn spoken_ordinals_become_dates() {
         assert_eq!(
             digits_for_number_words("on the twenty eighth of june"),

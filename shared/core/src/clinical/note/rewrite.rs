@@ -960,7 +960,9 @@ pub(super) fn clean_sentence_as(raw: &str, role: RoleKind, pronouns: Pronouns) -
                     }
                 }
                 // "we put you on lisinopril": an object; "the patient" reads well for both.
-                let object = i > 0
+                // The patient's "I" is always a subject ("sometimes I go for a run").
+                let object = role == RoleKind::Clinician
+                    && i > 0
                     && !tokens
                         .get(j)
                         .is_some_and(|t| AUXILIARIES.contains(&bare_word(t).as_str()))
