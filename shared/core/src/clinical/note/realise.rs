@@ -171,6 +171,13 @@ const QUESTION_TAILS: &[&[&str]] = &[
     &["correct"],
 ];
 
+/// Verbs that open an instruction to the patient.
+const IMPERATIVES: &[&str] = &[
+    "take", "breathe", "look", "lie", "lay", "sit", "stand", "push", "pull", "squeeze", "follow",
+    "open", "say", "turn", "bend", "raise", "lift", "relax", "hold", "please", "scoot", "hop",
+    "point", "touch", "keep", "try", "give", "tell", "go", "come", "stick",
+];
+
 /// Fewest words a note sentence has.
 const MIN_WORDS: usize = 4;
 
@@ -204,6 +211,12 @@ pub(super) fn in_voice(text: &str, voice: Voice) -> Option<String> {
     drop_inline_fillers(&mut tokens);
     strip_leading_fillers(&mut tokens);
     cut_question_tail(&mut tokens);
+    // "Take a deep breath.", "Please lie back.": instructions during the visit, not history or
+    // findings.
+    let first = tokens.first().map(|t| bare(t)).unwrap_or_default();
+    if voice == Voice::Narrative && IMPERATIVES.contains(&first.as_str()) {
+        return None;
+    }
     if voice == Voice::Narrative {
         rewrite_narration(&mut tokens);
     }
@@ -603,6 +616,8 @@ mod tests {
             Some("Standing and walking make it worse.")
         );
         assert!(in_voice("I will order an MRI of the knee.", Voice::Clinician).is_some());
+        assert_eq!(narrative("Take a deep breath for me."), None);
+        assert!(in_voice("Please come back in 2 weeks.", Voice::Clinician).is_some());
         assert_eq!(in_voice("I want you to rest.", Voice::Clinician), None);
     }
 
