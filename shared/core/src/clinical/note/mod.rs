@@ -543,6 +543,22 @@ impl Material {
                     TranscriptSection::Objective | TranscriptSection::AssessmentAndPlan,
                     RoleKind::Patient,
                 ) if content_word_count(&s.raw) >= 3 => {
+                    // What the patient says during the exam or the plan talk may still be
+                    // history ("it hurts when I lift my arm"): the router decides, as for the
+                    // history sentences.
+                    let (route, p_none) =
+                        learned::route(&learned::features(&all, k, segment_count));
+                    if p_none <= LEARNED_NONE_MAX {
+                        let target = match route {
+                            Route::PresentIllness => Some(&mut m.hpi),
+                            Route::ReviewOfSystems => Some(&mut m.ros),
+                            Route::PastHistory => Some(&mut m.pmh),
+                            _ => None,
+                        };
+                        if let Some(target) = target {
+                            target.push(summarized(as_reported(&text, pronouns), &ids));
+                        }
+                    }
                     m.responses.push(summarized(text, &ids));
                 }
                 _ => {}

@@ -93,6 +93,19 @@ const EVIDENTIAL_FRAMES: &[&[&str]] = &[
     &["looking", "at", "my", "notes"],
     &["looking", "at", "the", "chart"],
     &["from", "looking", "at", "the", "notes"],
+    &["i'm", "glad", "to", "hear"],
+    &["i'm", "glad", "to", "see"],
+    &["i", "am", "glad", "to", "hear"],
+    &["i", "am", "glad", "to", "see"],
+    &["i'm", "happy", "to", "hear"],
+    &["i'm", "happy", "to", "see"],
+    &["i'm", "sorry", "to", "hear"],
+    &["glad", "to", "hear"],
+    &["good", "to", "hear"],
+    &["i'm", "glad"],
+    &["i", "remember"],
+    &["from", "what", "i", "remember"],
+    &["i", "recall"],
     &["it", "looks", "like"],
     &["looks", "like"],
     &["it", "seems", "like"],
@@ -141,6 +154,14 @@ const PERCEPTION_VERBS: &[&str] = &[
     "palpate",
     "detect",
     "find",
+];
+
+/// What may follow "I see / hear / appreciate" without a finding after it ("I see what you
+/// mean", "I hear you", "I notice it when …").
+const NOT_A_FINDING: &[&str] = &[
+    "it", "you", "your", "what", "how", "why", "when", "where", "whether", "if", "like", "him",
+    "her", "them", "this", "these", "those", "to", "so", "anything", "nothing", "much", "the",
+    "here", "that's", "any",
 ];
 
 /// A question inside a sentence ("… before, is that what I'm hearing"): the sentence stops
@@ -500,6 +521,20 @@ fn rewrite_narration(tokens: &mut Vec<String>) {
                 *tokens = new;
                 return;
             }
+            // "I do appreciate that there is swelling" → "There is swelling"; "I do appreciate
+            // tenderness to palpation" → "Tenderness to palpation". Only for verbs of finding,
+            // not "feel" or "find", which also state opinions.
+            Some(next)
+                if matches!(
+                    words[at - 1].as_str(),
+                    "see" | "hear" | "appreciate" | "notice" | "palpate" | "detect"
+                ) && at + 1 < tokens.len()
+                    && !NOT_A_FINDING.contains(&next) =>
+            {
+                let skip = if next == "that" { at + 1 } else { at };
+                tokens.drain(..skip);
+                return;
+            }
             _ => {}
         }
     }
@@ -603,6 +638,18 @@ mod tests {
             narrative("I reviewed the results of her abdominal CT, which show a 3 cm mass.")
                 .as_deref(),
             Some("Her abdominal CT shows a 3 cm mass.")
+        );
+        assert_eq!(
+            narrative("I do appreciate tenderness to palpation of the midfoot.").as_deref(),
+            Some("Tenderness to palpation of the midfoot.")
+        );
+        assert_eq!(
+            narrative("I do appreciate that there is some swelling.").as_deref(),
+            Some("There is some swelling.")
+        );
+        assert_eq!(
+            narrative("I'm glad to hear that she is staying active.").as_deref(),
+            Some("She is staying active.")
         );
     }
 
