@@ -324,6 +324,20 @@ const SOCIAL_CUES: &[&str] = &[
 /// Virtual-assistant commands ("hey dragon, show me the vital signs") are not clinical content.
 const ASSISTANT_CUES: &[&str] = &["dragon", "show me"];
 
+/// "Hey, Dragon, order an echocardiogram." → "order an echocardiogram.": the order a clinician
+/// dictates to the note assistant, from the word "order" on.
+fn dictated_order(raw: &str) -> Option<String> {
+    let lower = raw.to_lowercase();
+    let after = &lower[lower.find("dragon")? + "dragon".len()..];
+    let start = after.find(|c: char| c.is_alphanumeric())?;
+    let rest = after[start..]
+        .trim_start_matches("uh, ")
+        .trim_start_matches("um, ")
+        .trim_start_matches("please ");
+    let rest = rest.strip_prefix("let's ").unwrap_or(rest);
+    (rest.starts_with("order ") && rest.split_whitespace().count() >= 2).then(|| rest.to_string())
+}
+
 /// The sentence material of a visit, sorted into History & Physical sections; the other
 /// templates are views over it.
 #[derive(Default)]
@@ -404,7 +418,18 @@ impl Material {
 
         let segment_count = conversation.transcript_segments.len();
         for (k, s) in all.iter().enumerate() {
-            if s.is_question || s.has_any(ASSISTANT_CUES) {
+            if s.is_question {
+                continue;
+            }
+            if s.has_any(ASSISTANT_CUES) {
+                // "Hey Dragon, order a thyroid panel": an order dictated to the assistant is a
+                // plan item; anything else said to it ("show me the x-ray") is not note text.
+                if let Some(order) = dictated_order(&s.raw)
+                    .and_then(|o| clean_sentence_as(&o, s.role, pronouns))
+                    .and_then(|o| in_voice(&o, Voice::Clinician))
+                {
+                    m.plan.push(summarized(order, &[s.segment_id]));
+                }
                 continue;
             }
             let Some(text) = clean_sentence_as(&s.raw, s.role, pronouns) else {
@@ -1235,6 +1260,19 @@ mod tests {
         assert!(!reads_as_note("Let's do his exam."));
         assert!(!reads_as_note("For his first problem, his diabetes."));
         assert!(reads_as_note("His lungs are clear to auscultation."));
+    }
+
+    #[test]
+    fn orders_dictated_to_the_assistant_are_plan_items() {
+        assert_eq!(
+            dictated_order("Hey, Dragon, order a thyroid panel.").as_deref(),
+            Some("order a thyroid panel.")
+        );
+        assert_eq!(
+            dictated_order("Hey Dragon, show me the right knee x-ray."),
+            None
+        );
+        assert_eq!(dictated_order("I will order an MRI."), None);
     }
 
     #[test]
