@@ -311,7 +311,13 @@ pub(super) fn states_order(text: &str) -> bool {
         &["i'm", "also", "going", "to"],
         &["we're", "going", "to"],
         &["i", "also", "want", "to"],
+        &["we", "want", "to"],
+        &["we're", "also", "going", "to"],
+        &["we", "can"],
+        &["let's"],
     ];
+    // "I want to go ahead and order …", "I'm also just going to …".
+    const BETWEEN: &[&str] = &["go", "ahead", "and", "also", "just"];
     const ORDERS: &[&str] = &[
         "order",
         "get",
@@ -327,12 +333,14 @@ pub(super) fn states_order(text: &str) -> bool {
         "recommend",
         "repeat",
         "check",
+        "give",
     ];
     let words: Vec<String> = text.split_whitespace().map(bare).collect();
     INTENTS.iter().any(|intent| {
         starts_with(&words, 0, intent)
-            && words
-                .get(intent.len())
+            && words[intent.len()..]
+                .iter()
+                .find(|w| !BETWEEN.contains(&w.as_str()))
                 .is_some_and(|w| ORDERS.contains(&w.as_str()))
     })
 }
@@ -663,6 +671,11 @@ mod tests {
             Some("Standing and walking make it worse.")
         );
         assert!(in_voice("I will order an MRI of the knee.", Voice::Clinician).is_some());
+        assert!(states_order(
+            "I want to go ahead and order a CT scan of the abdomen."
+        ));
+        assert!(states_order("Let's get an x-ray of that ankle."));
+        assert!(!states_order("I want to see how she does."));
         assert_eq!(narrative("Take a deep breath for me."), None);
         assert!(in_voice("Please come back in 2 weeks.", Voice::Clinician).is_some());
         assert_eq!(in_voice("I want you to rest.", Voice::Clinician), None);
