@@ -324,6 +324,38 @@ const SOCIAL_CUES: &[&str] = &[
 /// Virtual-assistant commands ("hey dragon, show me the vital signs") are not clinical content.
 const ASSISTANT_CUES: &[&str] = &["dragon", "show me"];
 
+/// "Okay.", "Sounds good.", "That makes sense, thank you.": the patient assents to what was said.
+fn assents(raw: &str) -> bool {
+    const ASSENT: &[&str] = &[
+        "okay",
+        "ok",
+        "sounds good",
+        "that sounds good",
+        "sounds great",
+        "that sounds great",
+        "alright",
+        "all right",
+        "sure",
+        "yes",
+        "yeah",
+        "that makes sense",
+        "i understand",
+        "got it",
+        "perfect",
+    ];
+    let lower = raw.to_lowercase();
+    let parts: Vec<&str> = lower
+        .split([',', '.', '!'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    !parts.is_empty()
+        && parts.iter().any(|p| ASSENT.contains(p))
+        && parts
+            .iter()
+            .all(|p| ASSENT.contains(p) || p.starts_with("thank") || *p == "um" || *p == "uh")
+}
+
 /// "Hey, Dragon, order an echocardiogram." → "order an echocardiogram.": the order a clinician
 /// dictates to the note assistant, from the word "order" on.
 fn dictated_order(raw: &str) -> Option<String> {
@@ -417,7 +449,16 @@ impl Material {
         let mut problems: Vec<(String, &str)> = Vec::new();
 
         let segment_count = conversation.transcript_segments.len();
+        // The patient's last word of assent in the plan talk ("Okay, sounds good."): the
+        // evidence for the agreement line most training notes close the plan with.
+        let mut agreement: Option<&str> = None;
         for (k, s) in all.iter().enumerate() {
+            if *s.section == TranscriptSection::AssessmentAndPlan
+                && s.role == RoleKind::Patient
+                && assents(&s.raw)
+            {
+                agreement = Some(s.segment_id);
+            }
             if s.is_question {
                 continue;
             }
@@ -519,6 +560,7 @@ impl Material {
                         current_problem = Some((first.spans[0].content.clone(), s.segment_id));
                     }
                     let is_plan = s.has_any(PLAN_CUES)
+                        || states_order(&text)
                         || s.insights.iter().any(|i| {
                             matches!(
                                 i.entity_type,
@@ -601,6 +643,13 @@ impl Material {
             .map(|(name, id)| summarized(format!("{}.", capitalize(&name)), &[id]))
             .collect();
         m.assessment.splice(0..0, problem_list);
+        if let Some(id) = agreement {
+            m.plan.push(summarized(
+                "The patient understands and agrees with the recommended medical treatment plan."
+                    .to_string(),
+                &[id],
+            ));
+        }
         // The introduction opens the history and, as clinicians write it, the assessment.
         if let Some(intro) = m.introduction.take() {
             m.hpi.insert(0, intro.clone());
@@ -1273,6 +1322,14 @@ mod tests {
             None
         );
         assert_eq!(dictated_order("I will order an MRI."), None);
+    }
+
+    #[test]
+    fn assent_is_only_assent() {
+        assert!(assents("Okay, sounds good."));
+        assert!(assents("Alright, thank you."));
+        assert!(!assents("Okay, but I don't want surgery."));
+        assert!(!assents("Thank you."));
     }
 
     #[test]
