@@ -1325,6 +1325,23 @@ mod tests {
     }
 
     #[test]
+    fn you_after_let_is_an_object_and_you_know_a_filler() {
+        let he = Pronouns::MALE;
+        assert_eq!(
+            clean_sentence_as("I will let you know what I find.", RoleKind::Clinician, he)
+                .as_deref(),
+            Some("I will let him know what I find.")
+        );
+        let staying = clean_sentence_as(
+            "I'm glad you're staying active, you know.",
+            RoleKind::Clinician,
+            he,
+        )
+        .unwrap_or_default();
+        assert!(!staying.contains("knows"), "{staying}");
+    }
+
+    #[test]
     fn assent_is_only_assent() {
         assert!(assents("Okay, sounds good."));
         assert!(assents("Alright, thank you."));

@@ -839,9 +839,18 @@ pub(super) fn clean_sentence_as(raw: &str, role: RoleKind, pronouns: Pronouns) -
         let word = bare_word(token);
         // "you know", "i mean" as fillers.
         let next_word = source.get(i + 1).map(|t| bare_word(t)).unwrap_or_default();
-        if (word == "you" && next_word == "know" && source[i + 1].ends_with(','))
+        // Also at the end of a sentence ("… staying active, you know."), where it would
+        // otherwise become "she knows".
+        let filler_end = |t: &str| t.ends_with([',', '.', '?', '!']) || i + 2 == source.len();
+        if (word == "you" && next_word == "know" && filler_end(source[i + 1]))
             || (word == "i" && next_word == "mean" && source[i + 1].ends_with(','))
         {
+            if source[i + 1].ends_with(['.', '?', '!']) {
+                if let Some(last) = tokens.last_mut() {
+                    let trimmed = last.trim_end_matches(',').to_string();
+                    *last = format!("{trimmed}.");
+                }
+            }
             i += 2;
             continue;
         }
@@ -932,6 +941,19 @@ pub(super) fn clean_sentence_as(raw: &str, role: RoleKind, pronouns: Pronouns) -
                 Some(pronouns.reflexive.into())
             }
             (RoleKind::Clinician, "i") => Some("I".into()),
+            // "let you know", "help you", "tell you": an object, and the verb after
+            // it stays bare ("let him know", not "let he knows").
+            (RoleKind::Clinician, "you")
+                if i > 0
+                    && ["let", "help", "make", "tell", "ask"]
+                        .contains(&bare_word(&tokens[i - 1]).as_str()) =>
+            {
+                if pronouns == Pronouns::NEUTRAL {
+                    Some(pronouns.subject.into())
+                } else {
+                    Some(pronouns.object.into())
+                }
+            }
             (_, w) if subject_pronouns.contains(&w) => {
                 // Conjugate the verb that follows, past one adverb.
                 let mut j = i + 1;
