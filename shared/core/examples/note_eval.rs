@@ -3,7 +3,8 @@
 //! `RUN_DIR/<id>/{transcript,summary}.json` for `score_evidence.py --pairs RUN_DIR` and
 //! `RUN_DIR/preds.jsonl` (`id`, `note`) for `score_notes.py`.
 //!
-//! Usage: `cargo run -p veriscribe-core --example note_eval -- DIALOGUES.jsonl RUN_DIR [TEMPLATE] [pipeline]`
+//! Usage: `cargo run -p veriscribe-core --example note_eval -- DIALOGUES.jsonl RUN_DIR [TEMPLATE] [pipeline] [pronouns]`
+//! (`pronouns`: the patient's pronouns given from the data's `metadata.patient_gender`).
 //!
 //! By default segments come from a small private parser (one segment per turn; section from
 //! simple exam/assessment cues), so the note builder is measured on its own. With `pipeline`,
@@ -18,7 +19,7 @@ use veriscribe_core::clinical::pipeline::{conversation_from_dialogue, Conversati
 use veriscribe_core::clinical::{insights, note};
 use veriscribe_core::formats::{
     ClinicalDocumentation, ClinicalDocumentationFile, Conversation, NoteSection, NoteTemplate,
-    ParticipantDetails, ParticipantRole, RoleKind, SectionDetails, TranscriptFile,
+    ParticipantDetails, ParticipantRole, PatientPronouns, RoleKind, SectionDetails, TranscriptFile,
     TranscriptSection, TranscriptSegment,
 };
 
@@ -26,6 +27,8 @@ use veriscribe_core::formats::{
 struct Dialogue {
     id: String,
     turns: Vec<Turn>,
+    #[serde(default)]
+    metadata: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -163,6 +166,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or("HISTORY_AND_PHYSICAL")
         .parse()?;
     let use_pipeline = args.next().as_deref() == Some("pipeline");
+    // `pronouns`: the patient's pronouns from the data's metadata (`patient_gender`), as a user
+    // would pass HealthScribe's PatientContext.Pronouns; otherwise inferred.
+    let given_pronouns = args.next().as_deref() == Some("pronouns");
     fs::create_dir_all(&run_dir)?;
     let mut preds = fs::File::create(run_dir.join("preds.jsonl"))?;
     let mut count = 0;
@@ -175,7 +181,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let text: String = dialogue
                 .turns
                 .iter()
-                .filter(|t| !t.text.trim().is_empty())
+                // Empty turns (3 in ACI-Bench train/dev) go in as they are: the parser skips
+                // them with a warning.
                 .map(|t| format!("[{}] {}\n", t.speaker, t.text))
                 .collect();
             let settings = ConversationSettings {
@@ -188,7 +195,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             conversation_from(&dialogue)
         };
-        let doc = note::build_documentation(&conversation, template);
+        let settings = note::NoteSettings {
+            patient_pronouns: match dialogue.metadata["patient_gender"].as_str() {
+                Some("male") if given_pronouns => Some(PatientPronouns::HeHim),
+                Some("female") if given_pronouns => Some(PatientPronouns::SheHer),
+                _ => None,
+            },
+        };
+        let doc = note::build_documentation_with(&conversation, template, &settings);
         note::validate_evidence(&doc, &conversation)?;
         let dir = run_dir.join(&dialogue.id);
         fs::create_dir_all(&dir)?;

@@ -79,6 +79,8 @@ fn main() {
     let verbose = !std::env::args().any(|a| a == "--brief");
     let mts = std::fs::read_to_string(dir.join("mts_dialog_dev.jsonl")).expect("MTS-Dialog file");
     let (mut tune, mut held) = (Part::default(), Part::default());
+    // By the data's own split: the learned section model is trained on the train rows only.
+    let (mut by_train, mut by_validation) = (Tally::default(), Tally::default());
     for (index, line) in mts.lines().filter(|l| !l.trim().is_empty()).enumerate() {
         let row: serde_json::Value = serde_json::from_str(line).expect("JSON line");
         let turns = turns_of(&row["dialogue_turns"]);
@@ -93,6 +95,12 @@ fn main() {
         let per_turn = assign_sections(&input);
         let got = majority(&per_turn);
         part.turn_majority.add(label, got == label);
+        let split = if row["split"] == "train" {
+            &mut by_train
+        } else {
+            &mut by_validation
+        };
+        split.add(label, got == label);
         // Debugging aid: SECTION_EVAL_SHOW=1 prints the id and per-turn sections (no text) of
         // the tune rows whose turn majority is wrong.
         if index % 5 != 0 && std::env::var("SECTION_EVAL_SHOW").is_ok() && got != label {
@@ -116,6 +124,10 @@ fn main() {
         part.turn_majority
             .print("transcript section (turn majority)", verbose);
     }
+
+    println!("mts-dialog by split (turn majority, what the product writes)");
+    by_train.print("train rows (1,201)", verbose);
+    by_validation.print("validation rows (100)", verbose);
 
     let aci = std::fs::read_to_string(dir.join("aci_bench_dev.jsonl")).expect("ACI-Bench file");
     let mut mix: BTreeMap<String, usize> = BTreeMap::new();

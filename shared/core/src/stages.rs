@@ -12,8 +12,9 @@ use crate::formats::{
 use crate::ports::{artifact_context, EncryptionContext, Envelope, PortError};
 use crate::speech::Recognition;
 
-pub use crate::clinical::note::EvidenceError;
+pub use crate::clinical::note::{EvidenceError, NoteSettings};
 pub use crate::clinical::pipeline::ConversationSettings;
+pub use crate::formats::PatientPronouns;
 
 /// Object name of the transcript inside a job's output location.
 pub const TRANSCRIPT_FILE: &str = "transcript.json";
@@ -70,12 +71,22 @@ pub fn documentation(
     transcript: &TranscriptFile,
     template: NoteTemplate,
 ) -> Result<ClinicalDocumentationFile, EvidenceError> {
+    documentation_with(transcript, template, &NoteSettings::default())
+}
+
+/// [`documentation`] with what is known about the patient (e.g. `patient_pronouns`, from
+/// HealthScribe's `MedicalScribeContext.PatientContext.Pronouns`).
+pub fn documentation_with(
+    transcript: &TranscriptFile,
+    template: NoteTemplate,
+    settings: &NoteSettings,
+) -> Result<ClinicalDocumentationFile, EvidenceError> {
     // A custom template without sections is its base template's note.
     let base_only = CustomTemplate {
         base: template,
         sections: Vec::new(),
     };
-    custom_documentation(transcript, &base_only)
+    custom_documentation_with(transcript, &base_only, settings)
 }
 
 /// The transcript → the clinical documentation for a custom template (its sections, in its
@@ -84,8 +95,17 @@ pub fn custom_documentation(
     transcript: &TranscriptFile,
     template: &CustomTemplate,
 ) -> Result<ClinicalDocumentationFile, EvidenceError> {
+    custom_documentation_with(transcript, template, &NoteSettings::default())
+}
+
+/// [`custom_documentation`] with what is known about the patient ([`NoteSettings`]).
+pub fn custom_documentation_with(
+    transcript: &TranscriptFile,
+    template: &CustomTemplate,
+    settings: &NoteSettings,
+) -> Result<ClinicalDocumentationFile, EvidenceError> {
     let conversation = &transcript.conversation;
-    let documentation = note::build_custom_documentation(conversation, template);
+    let documentation = note::build_custom_documentation_with(conversation, template, settings);
     note::validate_evidence(&documentation, conversation)?;
     Ok(ClinicalDocumentationFile {
         clinical_documentation: documentation,

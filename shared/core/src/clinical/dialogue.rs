@@ -21,6 +21,8 @@ pub enum DialogueError {
     MissingLabel { line: usize },
     #[error("line {line}: unknown speaker label {label:?}; use doctor, clinician, patient, patient_guest or speaker_N")]
     UnknownLabel { line: usize, label: String },
+    /// No longer returned: a turn with a label but no words is skipped with a warning (kept so
+    /// that code matching on it still compiles).
     #[error("line {line}: the turn has a label but no words")]
     EmptyTurn { line: usize },
 }
@@ -34,7 +36,8 @@ pub struct DialogueTurn {
     pub text: String,
 }
 
-/// Parses a whole dialogue. Fails on the first line that is not `[label] text`.
+/// Parses a whole dialogue. Fails on the first line that is not `[label] text`. A turn with a
+/// label but no words (`[patient]`, `[doctor] .`) says nothing; it is skipped with a warning.
 pub fn parse_dialogue(text: &str) -> Result<Vec<DialogueTurn>, DialogueError> {
     let mut turns = Vec::new();
     for (index, raw) in text.lines().enumerate() {
@@ -58,7 +61,8 @@ pub fn parse_dialogue(text: &str) -> Result<Vec<DialogueTurn>, DialogueError> {
             .iter()
             .all(|(_, k)| *k == TokenKind::Punctuation)
         {
-            return Err(DialogueError::EmptyTurn { line });
+            tracing::warn!(line, "dialogue turn has a label but no words; skipped");
+            continue;
         }
         turns.push(DialogueTurn {
             line,
@@ -208,10 +212,10 @@ mod tests {
                 label: "nurse".into()
             }
         );
-        assert_eq!(
-            parse_dialogue("\n[patient] .").unwrap_err(),
-            DialogueError::EmptyTurn { line: 2 }
-        );
+        // A turn without words is skipped, not an error.
+        let turns = parse_dialogue("\n[patient] .\n[doctor]\n[patient] fine").unwrap();
+        assert_eq!(turns.len(), 1);
+        assert_eq!(turns[0].line, 4);
         assert!(matches!(
             parse_dialogue("[speaker_x] hi"),
             Err(DialogueError::UnknownLabel { .. })

@@ -8,6 +8,7 @@ pub mod custom_template;
 pub mod dialogue;
 pub mod insights;
 pub mod lexicon;
+pub mod linear;
 pub mod negation;
 pub mod note;
 pub mod pipeline;

@@ -165,3 +165,76 @@ impl FromStr for NoteTemplate {
             .ok_or_else(|| UnknownNoteTemplate(s.to_string()))
     }
 }
+
+/// HealthScribe's `MedicalScribeContext.PatientContext.Pronouns`: how the note refers to the
+/// patient. Without it the note infers he/she from the conversation, else writes "the patient".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PatientPronouns {
+    #[serde(rename = "HE_HIM")]
+    HeHim,
+    #[serde(rename = "SHE_HER")]
+    SheHer,
+    #[serde(rename = "THEY_THEM")]
+    TheyThem,
+}
+
+impl PatientPronouns {
+    pub const ALL: [PatientPronouns; 3] = [
+        PatientPronouns::HeHim,
+        PatientPronouns::SheHer,
+        PatientPronouns::TheyThem,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatientPronouns::HeHim => "HE_HIM",
+            PatientPronouns::SheHer => "SHE_HER",
+            PatientPronouns::TheyThem => "THEY_THEM",
+        }
+    }
+}
+
+impl fmt::Display for PatientPronouns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown patient pronouns {0:?}; expected one of HE_HIM, SHE_HER, THEY_THEM")]
+pub struct UnknownPatientPronouns(pub String);
+
+impl FromStr for PatientPronouns {
+    type Err = UnknownPatientPronouns;
+
+    /// `HE_HIM`, `he-him`, `he/him` and `he` all read as [`PatientPronouns::HeHim`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let upper = s.trim().to_ascii_uppercase().replace(['-', '/', ' '], "_");
+        match upper.as_str() {
+            "HE_HIM" | "HE" => Ok(PatientPronouns::HeHim),
+            "SHE_HER" | "SHE" => Ok(PatientPronouns::SheHer),
+            "THEY_THEM" | "THEY" => Ok(PatientPronouns::TheyThem),
+            _ => Err(UnknownPatientPronouns(s.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod patient_pronouns_tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_round_trip() {
+        for p in PatientPronouns::ALL {
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+            assert_eq!(serde_json::from_str::<PatientPronouns>(&json).unwrap(), p);
+            assert_eq!(p.as_str().parse::<PatientPronouns>().unwrap(), p);
+        }
+        assert_eq!(
+            "she/her".parse::<PatientPronouns>().unwrap(),
+            PatientPronouns::SheHer
+        );
+        assert!("it".parse::<PatientPronouns>().is_err());
+    }
+}
