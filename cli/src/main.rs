@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use veriscribe_core::formats::PatientPronouns;
 
 #[derive(Parser)]
 #[command(
@@ -62,6 +63,10 @@ pub struct RunArgs {
     /// Most speakers to tell apart (2-10); used when channel identification is off.
     #[arg(long, default_value_t = 2)]
     pub max_speakers: u8,
+    /// How the note refers to the patient: HE_HIM, SHE_HER or THEY_THEM (HealthScribe's
+    /// PatientContext.Pronouns); default: inferred from the conversation.
+    #[arg(long)]
+    pub patient_pronouns: Option<PatientPronouns>,
     /// Job name (letters, digits, `.`, `_`, `-`); default: the input's name and the time.
     #[arg(long)]
     pub job_name: Option<String>,

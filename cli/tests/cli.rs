@@ -544,3 +544,53 @@ fn silence_gives_an_empty_but_valid_transcript() {
         "silence must not produce words"
     );
 }
+
+/// `--patient-pronouns` (HealthScribe's PatientContext.Pronouns) is what the note follows, and
+/// the job record keeps it; a value that is not one of the three is refused, naming the flag.
+#[test]
+fn the_note_follows_the_patient_pronouns_setting() {
+    let sb = Sandbox::new();
+    let input = repo_root().join("samples/visit.txt");
+    let mut notes = Vec::new();
+    for pronouns in ["SHE_HER", "HE_HIM"] {
+        let out = sb.path(&format!("out-{pronouns}"));
+        let job = format!("pronouns-{pronouns}");
+        sb.ok(&[
+            "run",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--job-name",
+            &job,
+            "--patient-pronouns",
+            pronouns,
+            "--quiet",
+        ]);
+        assert_eq!(sb.job(&job)["Settings"]["PatientPronouns"], pronouns);
+        notes.push(sb.ok(&["render", out.to_str().unwrap()]).to_lowercase());
+    }
+    let words = |text: &str, set: &[&str]| {
+        text.split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| set.contains(w))
+            .count()
+    };
+    assert!(words(&notes[0], &["she", "her"]) > 0, "{}", notes[0]);
+    assert_eq!(words(&notes[0], &["he", "him", "his"]), 0, "{}", notes[0]);
+    assert!(words(&notes[1], &["he", "him", "his"]) > 0, "{}", notes[1]);
+    assert_eq!(words(&notes[1], &["she", "her", "hers"]), 0, "{}", notes[1]);
+
+    let refused = sb.veriscribe(&[
+        "run",
+        input.to_str().unwrap(),
+        "--out",
+        sb.path("out-bad").to_str().unwrap(),
+        "--patient-pronouns",
+        "xe",
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--patient-pronouns"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

@@ -59,6 +59,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         clinical_note_generation_settings: ClinicalNoteGenerationSettings {
             note_template: template,
         },
+        patient_pronouns: args.patient_pronouns,
         ..JobSettings::default()
     };
     settings.validate(&channel_definitions)?;
@@ -181,9 +182,12 @@ async fn process(
         stages::transcript_from_recognition(&recognition, &conversation_settings)
     };
 
+    let note_settings = stages::NoteSettings {
+        patient_pronouns: job.settings.patient_pronouns,
+    };
     let documentation = match custom_template {
-        Some(custom) => stages::custom_documentation(&transcript, custom)?,
-        None => stages::documentation(&transcript, template)?,
+        Some(custom) => stages::custom_documentation_with(&transcript, custom, &note_settings)?,
+        None => stages::documentation_with(&transcript, template, &note_settings)?,
     };
     let key_path = args
         .key_file

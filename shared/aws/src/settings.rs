@@ -1,6 +1,7 @@
 //! Per-upload job settings: the stack's defaults, overridden by S3 user metadata on the
 //! recording (`x-amz-meta-note-template`, `x-amz-meta-channel-identification`,
-//! `x-amz-meta-max-speakers`, `x-amz-meta-clinician-channel`, `x-amz-meta-output-format`).
+//! `x-amz-meta-max-speakers`, `x-amz-meta-clinician-channel`, `x-amz-meta-output-format`,
+//! `x-amz-meta-patient-pronouns`).
 
 use std::collections::HashMap;
 
@@ -15,6 +16,7 @@ pub const META_CHANNEL_IDENTIFICATION: &str = "channel-identification";
 pub const META_MAX_SPEAKERS: &str = "max-speakers";
 pub const META_CLINICIAN_CHANNEL: &str = "clinician-channel";
 pub const META_OUTPUT_FORMAT: &str = "output-format";
+pub const META_PATIENT_PRONOUNS: &str = "patient-pronouns";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingsDefaults {
@@ -111,12 +113,20 @@ pub fn resolve_settings(
             .parse()
             .map_err(|_| invalid(META_OUTPUT_FORMAT, v, "encrypted or healthscribe"))?,
     };
+    let patient_pronouns = match lookup(META_PATIENT_PRONOUNS) {
+        None => None,
+        Some(v) => Some(
+            v.parse()
+                .map_err(|_| invalid(META_PATIENT_PRONOUNS, v, "HE_HIM, SHE_HER or THEY_THEM"))?,
+        ),
+    };
     let settings = JobSettings {
         show_speaker_labels: !channel_identification,
         max_speaker_labels: (!channel_identification).then_some(max_speakers),
         channel_identification,
         clinical_note_generation_settings: ClinicalNoteGenerationSettings { note_template },
         output_format,
+        patient_pronouns,
     };
     let mut channel_definitions = Vec::new();
     if channel_identification {
@@ -180,6 +190,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.output_format, OutputFormat::HealthScribe);
+        let (settings, _) = resolve_settings(
+            &SettingsDefaults::default(),
+            &meta(&[("patient-pronouns", "she/her")]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.patient_pronouns,
+            Some(veriscribe_core::formats::PatientPronouns::SheHer)
+        );
+        let err = resolve_settings(
+            &SettingsDefaults::default(),
+            &meta(&[("patient-pronouns", "xe")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("x-amz-meta-patient-pronouns"), "{err}");
         let err = resolve_settings(
             &SettingsDefaults::default(),
             &meta(&[("output-format", "plain")]),

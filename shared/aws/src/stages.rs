@@ -530,7 +530,10 @@ impl NoteStage {
             ))
         })?;
         let template = job.settings.clinical_note_generation_settings.note_template;
-        let documentation = stages::documentation(&transcript, template).map_err(|e| {
+        let note_settings = stages::NoteSettings {
+            patient_pronouns: job.settings.patient_pronouns,
+        };
+        let documentation = stages::documentation_with(&transcript, template, &note_settings).map_err(|e| {
             StageError::permanent(format!("the clinical note failed its evidence check: {e}"))
         })?;
         let codes = stages::medical_codes(&transcript);

@@ -160,6 +160,10 @@ pub struct JobSettings {
     /// see HealthScribe's shape.
     #[serde(default, skip_serializing_if = "OutputFormat::is_default")]
     pub output_format: OutputFormat,
+    /// HealthScribe's `MedicalScribeContext.PatientContext.Pronouns`, kept with the settings
+    /// (HealthScribe takes it beside them) so every driver hands it to the note stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_pronouns: Option<super::documentation::PatientPronouns>,
 }
 
 impl Default for JobSettings {
@@ -170,6 +174,7 @@ impl Default for JobSettings {
             channel_identification: false,
             clinical_note_generation_settings: ClinicalNoteGenerationSettings::default(),
             output_format: OutputFormat::default(),
+            patient_pronouns: None,
         }
     }
 }
