@@ -204,7 +204,10 @@ mod tests {
             &meta(&[("patient-pronouns", "xe")]),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("x-amz-meta-patient-pronouns"), "{err}");
+        assert!(
+            err.to_string().contains("x-amz-meta-patient-pronouns"),
+            "{err}"
+        );
         let err = resolve_settings(
             &SettingsDefaults::default(),
             &meta(&[("output-format", "plain")]),

@@ -533,9 +533,10 @@ impl NoteStage {
         let note_settings = stages::NoteSettings {
             patient_pronouns: job.settings.patient_pronouns,
         };
-        let documentation = stages::documentation_with(&transcript, template, &note_settings).map_err(|e| {
-            StageError::permanent(format!("the clinical note failed its evidence check: {e}"))
-        })?;
+        let documentation = stages::documentation_with(&transcript, template, &note_settings)
+            .map_err(|e| {
+                StageError::permanent(format!("the clinical note failed its evidence check: {e}"))
+            })?;
         let codes = stages::medical_codes(&transcript);
         let (note_body, codes_body, content_type) = match format {
             OutputFormat::Encrypted => (
