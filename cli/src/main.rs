@@ -32,6 +32,9 @@ enum Command {
     Render(JobDirArgs),
     /// Decrypt a job's codes.json.encrypted and print the ICD-10-CM code suggestions JSON.
     Codes(JobDirArgs),
+    /// Write a self-contained HTML page to review a job's note against its evidence (or, with
+    /// --import, store the reviewed note exported by that page, encrypted).
+    Review(commands::review::ReviewArgs),
     /// Inspect the local job status store.
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -165,6 +168,7 @@ fn main() -> ExitCode {
             Command::Decrypt(args) => commands::decrypt::decrypt(args).await,
             Command::Render(args) => commands::render::render(args).await,
             Command::Codes(args) => commands::render::codes(args).await,
+            Command::Review(args) => commands::review::review(args).await,
             Command::Jobs(cmd) => commands::jobs::jobs(cmd).await,
             Command::Model(cmd) => commands::model::model(cmd),
         }

@@ -10,17 +10,38 @@ use veriscribe_core::stages;
 use veriscribe_crypto::LocalAesEnvelope;
 
 use crate::commands::decrypt::{job_name_beside, open_local_envelope};
+use crate::commands::review::open_reviewed;
 use crate::JobDirArgs;
 
 pub async fn render(args: JobDirArgs) -> anyhow::Result<()> {
     let (job_name, envelope) = job_and_envelope(&args)?;
-    let note_path = args.dir.join(stages::DOCUMENTATION_FILE);
-    let message = std::fs::read(&note_path)
-        .with_context(|| format!("cannot read {}", note_path.display()))?;
-    let documentation = stages::open_documentation(&message, &job_name, &envelope)
-        .await
-        .with_context(|| format!("cannot decrypt {}", note_path.display()))?;
-    let mut text = note_text(&documentation.clinical_documentation);
+    // A note reviewed in `veriscribe review` and imported replaces the draft, and says so first.
+    let mut text = match open_reviewed(&args.dir, &job_name, &envelope).await? {
+        Some(reviewed) => {
+            let mut text = format!(
+                "REVIEWED NOTE ({} {}; {} edited, {} rejected sentences)\n\n",
+                if reviewed.review.status == "ACCEPTED" {
+                    "accepted"
+                } else {
+                    "in review, not accepted,"
+                },
+                reviewed.review.reviewed_at,
+                reviewed.edited_count(),
+                reviewed.review.rejected.len()
+            );
+            text.push_str(&note_text(&reviewed.documentation()));
+            text
+        }
+        None => {
+            let note_path = args.dir.join(stages::DOCUMENTATION_FILE);
+            let message = std::fs::read(&note_path)
+                .with_context(|| format!("cannot read {}", note_path.display()))?;
+            let documentation = stages::open_documentation(&message, &job_name, &envelope)
+                .await
+                .with_context(|| format!("cannot decrypt {}", note_path.display()))?;
+            note_text(&documentation.clinical_documentation)
+        }
+    };
     // Outputs written before code suggestions existed have no codes file: the note still renders.
     if args.dir.join(stages::CODES_FILE).exists() {
         let codes = open_codes(&args, &job_name, &envelope).await?;

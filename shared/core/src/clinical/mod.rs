@@ -15,5 +15,6 @@ pub mod pipeline;
 pub mod roles;
 pub mod routing;
 pub mod sections;
+pub mod support;
 pub mod text;
 pub mod turns;
