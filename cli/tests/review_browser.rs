@@ -351,11 +351,19 @@ fn every_note_sentence_highlights_its_evidence_in_chromium() {
     let dir = sb.job("inject", INJECTION, &[]);
     review(&dir, "inject");
     // All 20 ACI-Bench dev visits, H&P; the first 3 also in BIRP.
-    let dev = std::fs::read_to_string("/work/shared/data/aci_bench_dev.jsonl")
-        .or_else(|_| {
-            std::fs::read_to_string(repo_root().join("../shared/data/aci_bench_dev.jsonl"))
-        })
-        .expect("the ACI-Bench dev dialogues (shared/data/aci_bench_dev.jsonl)");
+    // The team's dev data sits beside the repository (not in it); `VERISCRIBE_DEV_DATA` names
+    // another folder. Without it only the sample visits are checked.
+    let dev_path = std::env::var_os("VERISCRIBE_DEV_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/data"))
+        .join("aci_bench_dev.jsonl");
+    let dev = std::fs::read_to_string(&dev_path).unwrap_or_else(|_| {
+        eprintln!(
+            "{} not found: checking the sample visits only",
+            dev_path.display()
+        );
+        String::new()
+    });
     for (i, line) in dev.lines().filter(|l| !l.trim().is_empty()).enumerate() {
         let visit: Value = serde_json::from_str(line).unwrap();
         let id = visit["id"].as_str().unwrap().to_string();
@@ -422,7 +430,7 @@ fn every_note_sentence_highlights_its_evidence_in_chromium() {
     }
     assert!(out.status.success(), "browser checks failed:\n{stdout}");
     assert_eq!(pages_report.len(), pages.len());
-    assert!(sum("sentences") > 100);
+    assert!(sum("sentences") > if dev.is_empty() { 20 } else { 500 });
     assert_eq!(sum("checked"), sum("sentences"));
     assert_eq!(sum("requests"), 0);
     assert_eq!(sum("consoleErrors"), 0);
