@@ -148,6 +148,12 @@ pub enum ModelCommand {
 }
 
 fn main() -> ExitCode {
+    // A closed pipe (`veriscribe decrypt … | head`) ends the process quietly, as for any Unix
+    // tool; Rust's default of ignoring SIGPIPE makes println! panic instead.
+    // SAFETY: called first, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     init_logging();
     veriscribe_asr::return_large_buffers_to_os();
     let cli = Cli::parse();

@@ -594,3 +594,53 @@ fn the_note_follows_the_patient_pronouns_setting() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// `veriscribe decrypt … | head` ends quietly (no "failed printing to stdout" panic), the job
+/// store and outputs are owner-only whatever the umask.
+#[test]
+fn a_closed_pipe_ends_quietly_and_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let out = sb.path("out");
+    let input = repo_root().join("samples/visit.txt");
+    let run = Command::cargo_bin("veriscribe")
+        .unwrap()
+        .args([
+            "run",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(["--job-name", "pipe-1", "--quiet"])
+        .env("VERISCRIBE_KEY_FILE", sb.path("keys/local.key"))
+        .env("VERISCRIBE_DB", sb.path("state/jobs.sqlite3"))
+        .status()
+        .unwrap();
+    assert!(run.success());
+    for file in [
+        "out/transcript.json",
+        "out/summary.json.encrypted",
+        "state/jobs.sqlite3",
+    ] {
+        let mode = std::fs::metadata(sb.path(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file} is readable by others: {mode:o}");
+    }
+    let binary = assert_cmd::cargo::cargo_bin("veriscribe");
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' decrypt '{}' | true",
+            binary.display(),
+            out.join("summary.json.encrypted").display()
+        ))
+        .env("VERISCRIBE_KEY_FILE", sb.path("keys/local.key"))
+        .env("VERISCRIBE_DB", sb.path("state/jobs.sqlite3"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}

@@ -1,7 +1,8 @@
 //! `ObjectStore` on a local directory: keys are relative paths below a root.
 
-use std::fs::{self, File};
+use std::fs::{self, DirBuilder, File};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
@@ -104,14 +105,23 @@ fn write_with(
     place: impl FnOnce(&Path, &Path) -> io::Result<bool>,
 ) -> Result<bool, PortError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| io_error("create directory", dir, e))?;
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| io_error("create directory", dir, e))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", uuid::Uuid::new_v4().simple()));
     let result = (|| {
-        let mut f = File::options().write(true).create_new(true).open(&tmp)?;
+        // Outputs are patient data: owner-only whatever the umask.
+        let mut f = File::options()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -227,6 +237,39 @@ mod tests {
             wins += usize::from(task.await.unwrap());
         }
         wins
+    }
+
+    /// Written 0600 in directories made 0700, whatever the process's umask.
+    #[tokio::test]
+    async fn outputs_are_owner_only_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FileObjectStore::new(tmp.path().join("new"));
+        let old = unsafe { libc_umask(0o000) };
+        let result = store.put("j/a.json", b"x".to_vec(), "x").await;
+        let again = store.put_new("j/b.json", b"y".to_vec(), "x").await;
+        unsafe { libc_umask(old) };
+        result.unwrap();
+        again.unwrap();
+        for file in ["new/j/a.json", "new/j/b.json"] {
+            let mode = fs::metadata(tmp.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}: {mode:o}");
+        }
+        for dir in ["new", "new/j"] {
+            let mode = fs::metadata(tmp.path().join(dir))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700, "{dir}: {mode:o}");
+        }
+    }
+
+    extern "C" {
+        #[link_name = "umask"]
+        fn libc_umask(mask: u32) -> u32;
     }
 
     #[tokio::test]

@@ -42,14 +42,30 @@ impl SqliteJobStore {
     /// Opens (creating if needed, with its directory) the job database at `path`.
     pub fn open(path: &Path) -> Result<Self, PortError> {
         let location = path.display().to_string();
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| PortError::Permanent {
-                message: format!(
-                    "cannot create the job database directory {}: {e}",
-                    dir.display()
-                ),
-            })?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| PortError::Permanent {
+                    message: format!(
+                        "cannot create the job database directory {}: {e}",
+                        dir.display()
+                    ),
+                })?;
         }
+        // The job rows name recordings (file names can name patients): owner-only whatever the
+        // umask. SQLite gives its -wal and -shm files the database file's permissions.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| PortError::Permanent {
+                message: format!("cannot create the job database {location}: {e}"),
+            })?;
         let conn = Connection::open(path).map_err(|e| db_error(&location, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| db_error(&location, e))?;

@@ -52,9 +52,11 @@ pub fn parse_dialogue(text: &str) -> Result<Vec<DialogueTurn>, DialogueError> {
         let (label, words) = rest
             .split_once(']')
             .ok_or(DialogueError::MissingLabel { line })?;
+        // The label is user text that ends up in FailureReason and on stderr: a short excerpt
+        // only (a label can hold a patient's name), shown escaped by the message's `{:?}`.
         let speaker = parse_label(label.trim()).ok_or_else(|| DialogueError::UnknownLabel {
             line,
-            label: label.trim().to_string(),
+            label: excerpt(label.trim(), 16),
         })?;
         let words = words.trim();
         if tokenize(words)
@@ -174,6 +176,15 @@ fn round_ms(seconds: f64) -> f64 {
     (seconds * 1000.0).round() / 1000.0
 }
 
+/// At most `max` characters of `text`, with `…` when cut.
+fn excerpt(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +208,19 @@ mod tests {
         );
         assert_eq!(turns[1].line, 3);
         assert_eq!(turns[0].text, "hi , brian .");
+    }
+
+    #[test]
+    fn unknown_labels_are_echoed_as_a_short_escaped_excerpt() {
+        let err = parse_dialogue("[Patient Jane Doe DOB 1960-02-01 HIV positive] hi").unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("\"Patient Jane Doe…\""), "{message}");
+        assert!(
+            !message.contains("1960") && !message.contains("HIV"),
+            "{message}"
+        );
+        let err = parse_dialogue("[a\u{1b}[31mb] hi").unwrap_err();
+        assert!(!err.to_string().contains('\u{1b}'), "{err}");
     }
 
     #[test]
