@@ -324,36 +324,19 @@ const SOCIAL_CUES: &[&str] = &[
 /// Virtual-assistant commands ("hey dragon, show me the vital signs") are not clinical content.
 const ASSISTANT_CUES: &[&str] = &["dragon", "show me"];
 
-/// "Okay.", "Sounds good.", "That makes sense, thank you.": the patient assents to what was said.
-fn assents(raw: &str) -> bool {
-    const ASSENT: &[&str] = &[
-        "okay",
-        "ok",
-        "sounds good",
-        "that sounds good",
-        "sounds great",
-        "that sounds great",
-        "alright",
-        "all right",
-        "sure",
-        "yes",
-        "yeah",
-        "that makes sense",
-        "i understand",
-        "got it",
-        "perfect",
-    ];
-    let lower = raw.to_lowercase();
-    let parts: Vec<&str> = lower
-        .split([',', '.', '!'])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    !parts.is_empty()
-        && parts.iter().any(|p| ASSENT.contains(p))
-        && parts
-            .iter()
-            .all(|p| ASSENT.contains(p) || p.starts_with("thank") || *p == "um" || *p == "uh")
+/// Orders to the assistant about the record itself ("order the medications and procedures
+/// discussed, and finalize the report") name no clinical item: not a plan line.
+fn is_housekeeping(order: &str) -> bool {
+    let lower = order.to_lowercase();
+    [
+        "finalize",
+        "the report",
+        "procedures discussed",
+        "medications discussed",
+        "the note",
+    ]
+    .iter()
+    .any(|cue| lower.contains(cue))
 }
 
 /// "Hey, Dragon, order an echocardiogram." → "order an echocardiogram.": the order a clinician
@@ -449,16 +432,9 @@ impl Material {
         let mut problems: Vec<(String, &str)> = Vec::new();
 
         let segment_count = conversation.transcript_segments.len();
-        // The patient's last word of assent in the plan talk ("Okay, sounds good."): the
-        // evidence for the agreement line most training notes close the plan with.
-        let mut agreement: Option<&str> = None;
+        // No canned "the patient understands and agrees …" line: a sentence must be made of
+        // what its evidence says, and "okay" does not say it.
         for (k, s) in all.iter().enumerate() {
-            if *s.section == TranscriptSection::AssessmentAndPlan
-                && s.role == RoleKind::Patient
-                && assents(&s.raw)
-            {
-                agreement = Some(s.segment_id);
-            }
             if s.is_question {
                 continue;
             }
@@ -466,6 +442,7 @@ impl Material {
                 // "Hey Dragon, order a thyroid panel": an order dictated to the assistant is a
                 // plan item; anything else said to it ("show me the x-ray") is not note text.
                 if let Some(order) = dictated_order(&s.raw)
+                    .filter(|o| !is_housekeeping(o))
                     .and_then(|o| clean_sentence_as(&o, s.role, pronouns))
                     .and_then(|o| in_voice(&o, Voice::Clinician))
                 {
@@ -643,13 +620,6 @@ impl Material {
             .map(|(name, id)| summarized(format!("{}.", capitalize(&name)), &[id]))
             .collect();
         m.assessment.splice(0..0, problem_list);
-        if let Some(id) = agreement {
-            m.plan.push(summarized(
-                "The patient understands and agrees with the recommended medical treatment plan."
-                    .to_string(),
-                &[id],
-            ));
-        }
         // The introduction opens the history and, as clinicians write it, the assessment.
         if let Some(intro) = m.introduction.take() {
             m.hpi.insert(0, intro.clone());
@@ -898,6 +868,14 @@ mod tests {
             .map(|w| w.lower)
             .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
             .collect()
+    }
+
+    #[test]
+    fn orders_about_the_record_are_not_plan_items() {
+        assert!(is_housekeeping(
+            "Order the medications and procedures discussed, and finalize the report."
+        ));
+        assert!(!is_housekeeping("Order a thyroid panel."));
     }
 
     #[test]
@@ -1339,14 +1317,6 @@ mod tests {
         )
         .unwrap_or_default();
         assert!(!staying.contains("knows"), "{staying}");
-    }
-
-    #[test]
-    fn assent_is_only_assent() {
-        assert!(assents("Okay, sounds good."));
-        assert!(assents("Alright, thank you."));
-        assert!(!assents("Okay, but I don't want surgery."));
-        assert!(!assents("Thank you."));
     }
 
     #[test]
