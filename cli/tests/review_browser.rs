@@ -7,49 +7,14 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::{json, Value};
-use tempfile::TempDir;
 
-struct Sandbox {
-    dir: TempDir,
-}
+mod common;
+use common::{repo_root, Sandbox};
 
 impl Sandbox {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn veriscribe(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("veriscribe")
-            .expect("binary")
-            .args(args)
-            .env("VERISCRIBE_KEY_FILE", self.path("keys/local.key"))
-            .env("VERISCRIBE_DB", self.path("state/jobs.sqlite3"))
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run veriscribe")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.veriscribe(args);
-        assert!(
-            out.status.success(),
-            "veriscribe {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 stdout")
-    }
-
     fn fails(&self, args: &[&str]) -> String {
         let out = self.veriscribe(args);
         assert!(!out.status.success(), "veriscribe {args:?} should fail");
@@ -74,10 +39,6 @@ impl Sandbox {
         self.ok(&args);
         out
     }
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn read_json(path: &Path) -> Value {
