@@ -274,8 +274,8 @@ impl S3Recordings {
     }
 }
 
-/// A port error about a recording, with the key taken out of the SDK's message (S3's
-/// AccessDenied names the object's ARN).
+/// A port error about a recording: `NotFound` when S3 says it is missing, else the SDK's
+/// error with the key taken out of its message (S3's AccessDenied names the object's ARN).
 fn recording_error<E>(
     action: &str,
     recording: &RecordingRef,
@@ -284,6 +284,13 @@ fn recording_error<E>(
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    // HEAD has no body, so a missing object (or version) is known by its status alone.
+    if error
+        .raw_response()
+        .is_some_and(|r| r.status().as_u16() == 404)
+    {
+        return PortError::NotFound(recording.redacted());
+    }
     match port_error(&format!("cannot {action} {}", recording.redacted()), error) {
         PortError::Transient { message } => PortError::Transient {
             message: recording.redact(&message),
@@ -306,13 +313,7 @@ impl RecordingSource for S3Recordings {
             .set_version_id(recording.version_id.clone())
             .send()
             .await
-            .map_err(|e| {
-                if e.as_service_error().is_some_and(|s| s.is_not_found()) {
-                    PortError::NotFound(recording.redacted())
-                } else {
-                    recording_error("inspect", recording, &e)
-                }
-            })?;
+            .map_err(|e| recording_error("inspect", recording, &e))?;
         Ok(ObjectHead {
             size: output.content_length.unwrap_or(0).max(0) as u64,
             e_tag: output.e_tag,
@@ -331,15 +332,7 @@ impl RecordingSource for S3Recordings {
             .set_version_id(recording.version_id.clone())
             .send()
             .await
-            .map_err(|e| {
-                let missing = e.as_service_error().is_some_and(|s| s.is_no_such_key())
-                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
-                if missing {
-                    PortError::NotFound(recording.redacted())
-                } else {
-                    recording_error("read", recording, &e)
-                }
-            })?;
+            .map_err(|e| recording_error("read", recording, &e))?;
         collect_body(output.body, &recording.redacted()).await
     }
 }

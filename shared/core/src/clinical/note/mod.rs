@@ -629,18 +629,7 @@ impl Material {
         // segments, and the history never denies the chief complaint.
         let evidence = checks::Evidence::new(conversation);
         let complaint = checks::complaint_words(&m.chief_complaint);
-        for list in [
-            &mut m.hpi,
-            &mut m.ros,
-            &mut m.pmh,
-            &mut m.family,
-            &mut m.social,
-            &mut m.exam,
-            &mut m.testing,
-            &mut m.assessment,
-            &mut m.plan,
-            &mut m.responses,
-        ] {
+        for list in m.bodies_mut() {
             list.retain(|s| evidence.supports(s));
         }
         for list in [&mut m.hpi, &mut m.ros] {
@@ -652,18 +641,7 @@ impl Material {
                     layout::with_system_heading(&sentence.summarized_segment);
             }
         }
-        for list in [
-            &mut m.hpi,
-            &mut m.ros,
-            &mut m.pmh,
-            &mut m.family,
-            &mut m.social,
-            &mut m.exam,
-            &mut m.testing,
-            &mut m.assessment,
-            &mut m.plan,
-            &mut m.responses,
-        ] {
+        for list in m.bodies_mut() {
             dedupe(list);
             list.truncate(MAX_SENTENCES_PER_SECTION);
         }
@@ -768,6 +746,22 @@ impl Material {
 }
 
 impl Material {
+    /// Every section's sentences except the chief complaint (which the checks leave alone).
+    fn bodies_mut(&mut self) -> [&mut Vec<SummarizedSentence>; 10] {
+        [
+            &mut self.hpi,
+            &mut self.ros,
+            &mut self.pmh,
+            &mut self.family,
+            &mut self.social,
+            &mut self.exam,
+            &mut self.testing,
+            &mut self.assessment,
+            &mut self.plan,
+            &mut self.responses,
+        ]
+    }
+
     /// The sentences of one note topic, for a custom template section.
     fn for_topic(&self, topic: NoteTopic, section: &CustomSection) -> Vec<SummarizedSentence> {
         use NoteTopic as T;
