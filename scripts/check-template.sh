@@ -9,7 +9,10 @@
 #   4. scripts/check_policies.py: its self-test (it can deny), then every AWS call the functions
 #      make (shared/aws/data/aws_calls.tsv) evaluated with IAM's rules against the roles, the key
 #      policy and the bucket policy (moto enforces none of them): any call denied, or any role
-#      grant that no call uses (--strict), fails the check.
+#      grant that no call uses (--strict), fails the check;
+#   5. scripts/check_metrics.py: its self-test, then every metric the dashboard and alarms read is
+#      one the code writes (shared/aws/data/metrics.tsv, held against Metrics::emit by the tests)
+#      or an AWS metric of one of the stack's queues or functions, and every written metric is read.
 # Needs: pip install 'cfn-lint==1.58.0' 'aws-sam-translator==1.115.0' (PYTHON= picks the interpreter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -111,4 +114,7 @@ cfn_lint "$work/transformed.json"
 "$PYTHON" scripts/check_policies.py --template "$TEMPLATE" --self-test > "$work/self-test.log" \
   || { cat "$work/self-test.log"; exit 1; }
 "$PYTHON" scripts/check_policies.py --template "$TEMPLATE" --strict --quiet
+"$PYTHON" scripts/check_metrics.py --template "$TEMPLATE" --self-test > "$work/metrics-self-test.log" \
+  || { cat "$work/metrics-self-test.log"; exit 1; }
+"$PYTHON" scripts/check_metrics.py --template "$TEMPLATE"
 echo "check-template: $TEMPLATE OK"

@@ -1,6 +1,10 @@
 //! CloudWatch embedded metric format (EMF): one JSON object per line on stdout, which Lambda's
 //! log pipeline turns into metrics. Dimension: `Stage`. No patient data, only numbers and the
 //! job name as a (non-dimension) property.
+//!
+//! Every (metric, stage) pair written is a row of `data/metrics.tsv`, the table the template's
+//! dashboard and alarms are checked against (`scripts/check_metrics.py`); debug builds refuse an
+//! undeclared pair, so every test that runs a stage checks the code's side of that contract.
 
 use std::sync::Arc;
 
@@ -27,6 +31,33 @@ pub const JOB_DURATION_SECONDS: &str = "JobDurationSeconds";
 pub const AUDIO_SECONDS: &str = "AudioSeconds";
 pub const REAL_TIME_FACTOR: &str = "RealTimeFactor";
 pub const JOBS_FAILED: &str = "JobsFailed";
+pub const JOBS_STARTED: &str = "JobsStarted";
+pub const JOBS_COMPLETED: &str = "JobsCompleted";
+pub const STAGE_SECONDS: &str = "StageSeconds";
+
+/// The metric catalogue: `(metric, unit, stage)` rows of `data/metrics.tsv`.
+pub fn catalogue() -> &'static [(String, String, String)] {
+    static ROWS: std::sync::OnceLock<Vec<(String, String, String)>> = std::sync::OnceLock::new();
+    ROWS.get_or_init(|| {
+        include_str!("../data/metrics.tsv")
+            .lines()
+            .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+            .skip(1) // header
+            .map(|line| {
+                let mut fields = line.split('\t');
+                let mut next = || fields.next().unwrap_or_default().to_owned();
+                (next(), next(), next())
+            })
+            .collect()
+    })
+}
+
+/// Whether `metric` with `unit` at `stage` is a row of the catalogue.
+pub fn is_declared(stage: &str, metric: &str, unit: Unit) -> bool {
+    catalogue()
+        .iter()
+        .any(|(m, u, s)| m == metric && u == unit.as_str() && s == stage)
+}
 
 type Sink = Arc<dyn Fn(String) + Send + Sync>;
 
@@ -59,6 +90,13 @@ impl Metrics {
     }
 
     pub fn emit(&self, stage: &str, job_name: &str, values: &[(&str, f64, Unit)]) {
+        for (metric, _, unit) in values {
+            debug_assert!(
+                is_declared(stage, metric, *unit),
+                "metric {metric} ({}) at stage {stage} is not a row of data/metrics.tsv",
+                unit.as_str()
+            );
+        }
         let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
         (self.sink)(emf_line(&self.namespace, stage, job_name, values, now_ms));
     }
@@ -132,6 +170,40 @@ mod tests {
         assert_eq!(v["AudioSeconds"], 42.5);
         assert_eq!(v["RealTimeFactor"], 0.0);
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn catalogue_rows_are_well_formed_and_cover_the_constants() {
+        let rows = catalogue();
+        assert!(rows.len() >= 10, "{rows:?}");
+        for (metric, unit, stage) in rows {
+            assert!(!metric.is_empty() && !stage.is_empty(), "{metric:?} {stage:?}");
+            assert!(["Seconds", "Count", "None"].contains(&unit.as_str()), "{unit}");
+        }
+        for stage in ["start-job", "transcribe", "generate-note"] {
+            assert!(is_declared(stage, JOBS_FAILED, Unit::Count), "{stage}");
+        }
+        assert!(is_declared("start-job", JOBS_STARTED, Unit::Count));
+        assert!(is_declared("generate-note", JOBS_COMPLETED, Unit::Count));
+        assert!(is_declared("transcribe", AUDIO_SECONDS, Unit::Seconds));
+        assert!(is_declared("transcribe", REAL_TIME_FACTOR, Unit::None));
+        assert!(is_declared("generate-note", JOB_DURATION_SECONDS, Unit::Seconds));
+        for stage in ["transcribe", "generate-note"] {
+            assert!(is_declared(stage, STAGE_SECONDS, Unit::Seconds), "{stage}");
+        }
+        assert!(!is_declared("transcribe", AUDIO_SECONDS, Unit::Count));
+        assert!(!is_declared("start-job", AUDIO_SECONDS, Unit::Seconds));
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "not a row of data/metrics.tsv")]
+    fn an_undeclared_metric_is_refused() {
+        Metrics::with_sink("NS", Arc::new(|_| {})).emit(
+            "transcribe",
+            "j",
+            &[("TokensDecoded", 1.0, Unit::Count)],
+        );
     }
 
     #[test]
