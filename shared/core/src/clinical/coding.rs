@@ -14,10 +14,10 @@ use std::sync::OnceLock;
 
 use crate::clinical::insights;
 use crate::clinical::lexicon::{find_terms, words, Word};
-use crate::clinical::negation::{answer_polarity, sentence_at, AnswerPolarity, SentenceSpan};
+use crate::clinical::negation::{answer_polarity, AnswerPolarity, SegmentText, SentenceSpan};
 use crate::formats::{
-    ClinicalInsight, CodeSuggestion, Conversation, EntityCategory, EvidenceLink, InsightTraitName,
-    MedicalCodes, RoleKind, TranscriptSection,
+    ClinicalInsight, CodeSuggestion, Conversation, EntityCategory, EvidenceLink, InsightSpan,
+    InsightTraitName, MedicalCodes, RoleKind, TranscriptSection,
 };
 
 const TERMS: &str = include_str!("../../data/icd10cm_terms.tsv");
@@ -254,10 +254,11 @@ pub fn suggest_codes(conversation: &Conversation) -> MedicalCodes {
         &conversation.clinical_insights
     };
     let book = code_book();
+    let index = MentionIndex::new(conversation, all);
     let mentions: Vec<Mention> = all
         .iter()
         .filter(|i| i.category == EntityCategory::MedicalCondition && i.is_affirmed_for_patient())
-        .filter_map(|i| mention(conversation, all, i, book))
+        .filter_map(|i| mention(conversation, &index, i, book))
         .collect();
     let codes = rank(fold_unspecified(mentions), book);
     tracing::debug!(codes = codes.len(), "code suggestions built");
@@ -268,30 +269,73 @@ pub fn suggest_codes(conversation: &Conversation) -> MedicalCodes {
     }
 }
 
+/// Lookups shared by every mention of a visit, built once: segment by id, each segment's words
+/// and sentences, anatomy spans by segment. Per mention they were scans of the whole visit or
+/// segment, which made coding quadratic in the number of mentions.
+struct MentionIndex<'a> {
+    segment_by_id: HashMap<&'a str, usize>,
+    splits: Vec<OnceLock<SegmentText>>,
+    anatomy_by_segment: HashMap<&'a str, Vec<&'a InsightSpan>>,
+}
+
+impl<'a> MentionIndex<'a> {
+    fn new(conversation: &'a Conversation, all: &'a [ClinicalInsight]) -> Self {
+        let segments = &conversation.transcript_segments;
+        let mut segment_by_id = HashMap::with_capacity(segments.len());
+        for (i, s) in segments.iter().enumerate() {
+            // The first segment with an id wins, as a front-to-back search would find it.
+            segment_by_id.entry(s.segment_id.as_str()).or_insert(i);
+        }
+        let mut anatomy_by_segment: HashMap<&str, Vec<&InsightSpan>> = HashMap::new();
+        for span in all
+            .iter()
+            .filter(|i| i.category == EntityCategory::Anatomy)
+            .filter_map(|i| i.spans.first())
+        {
+            anatomy_by_segment
+                .entry(span.segment_id.as_str())
+                .or_default()
+                .push(span);
+        }
+        Self {
+            segment_by_id,
+            splits: (0..segments.len()).map(|_| OnceLock::new()).collect(),
+            anatomy_by_segment,
+        }
+    }
+
+    fn split(&self, segment_index: usize, text: &str) -> &SegmentText {
+        self.splits[segment_index].get_or_init(|| SegmentText::new(text))
+    }
+}
+
+/// The words that lie wholly inside `[from, to)`, as a slice of the segment's words.
+fn words_within(words: &[Word], from: usize, to: usize) -> &[Word] {
+    let first = words.partition_point(|w| w.start < from);
+    let last = words.partition_point(|w| w.end <= to).max(first);
+    &words[first..last]
+}
+
 fn mention<'a>(
     conversation: &Conversation,
-    all: &[ClinicalInsight],
+    index: &MentionIndex<'_>,
     insight: &'a ClinicalInsight,
     book: &CodeBook,
 ) -> Option<Mention<'a>> {
     let span = insight.spans.first()?;
     let segments = &conversation.transcript_segments;
-    let segment_index = segments
-        .iter()
-        .position(|s| s.segment_id == span.segment_id)?;
+    let segment_index = *index.segment_by_id.get(span.segment_id.as_str())?;
     let segment = &segments[segment_index];
     let text = segment.content.as_str();
     let start = span.begin_character_offset;
     let end = span.end_character_offset + 1;
-    let sentence = sentence_at(text, start)?;
+    let split = index.split(segment_index, text);
+    let sentence = split.sentence_at(start)?;
     let role = segment.participant_details.participant_role.kind;
 
-    let text_words = words(text);
+    let text_words = split.words();
     let before: Vec<&str> = {
-        let in_sentence: Vec<&Word> = text_words
-            .iter()
-            .filter(|w| w.start >= sentence.start && w.end <= start)
-            .collect();
+        let in_sentence = words_within(text_words, sentence.start, start);
         let from = in_sentence.len().saturating_sub(CUE_WORDS_BEFORE);
         in_sentence[from..]
             .iter()
@@ -333,7 +377,12 @@ fn mention<'a>(
         .next()
         .map(|m| m.canonical)
         .unwrap_or_else(|| key(&span.content));
-    let site = nearest_site(all, &span.segment_id, text, sentence, start);
+    let anatomy = index
+        .anatomy_by_segment
+        .get(span.segment_id.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let site = nearest_site(anatomy, text, sentence, start);
     let (term, codes) = site
         .as_ref()
         .and_then(|(site, _)| {
@@ -353,7 +402,8 @@ fn mention<'a>(
 
     // The site's side is the condition's side ("carpal tunnel syndrome in both wrists").
     let site_start = site.map(|(_, start)| start);
-    let code = qualified_code(codes, &text_words, sentence, (start, end), site_start);
+    let in_sentence = words_within(text_words, sentence.start, sentence.end);
+    let code = qualified_code(codes, in_sentence, (start, end), site_start);
     Some(Mention {
         insight,
         segment_index,
@@ -366,19 +416,15 @@ fn mention<'a>(
 
 /// The anatomy site said closest to the condition in the same sentence, with where it starts.
 fn nearest_site(
-    all: &[ClinicalInsight],
-    segment_id: &str,
+    anatomy: &[&InsightSpan],
     text: &str,
     sentence: SentenceSpan,
     at: usize,
 ) -> Option<(String, usize)> {
-    all.iter()
-        .filter(|i| i.category == EntityCategory::Anatomy)
-        .filter_map(|i| i.spans.first())
+    anatomy
+        .iter()
         .filter(|s| {
-            s.segment_id == segment_id
-                && s.begin_character_offset >= sentence.start
-                && s.end_character_offset < sentence.end
+            s.begin_character_offset >= sentence.start && s.end_character_offset < sentence.end
         })
         .min_by_key(|s| s.begin_character_offset.abs_diff(at))
         .map(|s| {
@@ -406,22 +452,19 @@ const LATERALITY: &[&str] = &["right", "left", "bilateral"];
 /// "right … and left …" (or "both") selects `bilateral` when the term has it.
 fn qualified_code(
     codes: &TermCodes,
-    text_words: &[Word],
-    sentence: SentenceSpan,
+    in_sentence: &[Word],
     (start, end): (usize, usize),
     site_start: Option<usize>,
 ) -> String {
-    let in_sentence: Vec<&Word> = text_words
-        .iter()
-        .filter(|w| w.start >= sentence.start && w.end <= sentence.end)
-        .collect();
-    let first_of = |at: usize| in_sentence.iter().position(|w| w.end > at);
+    let first_of = |at: usize| {
+        Some(in_sentence.partition_point(|w| w.end <= at)).filter(|&i| i < in_sentence.len())
+    };
     let Some(term_first) = first_of(start) else {
         return codes.default.clone();
     };
     let term_last = in_sentence
-        .iter()
-        .rposition(|w| w.start < end)
+        .partition_point(|w| w.start < end)
+        .checked_sub(1)
         .unwrap_or(term_first);
     let lower = |range: std::ops::Range<usize>| -> Vec<String> {
         in_sentence[range]

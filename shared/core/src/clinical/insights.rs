@@ -3,8 +3,10 @@
 
 use uuid::Uuid;
 
-use crate::clinical::lexicon::{find_terms, words, TermKind, TermMatch, Word};
-use crate::clinical::negation::{answer_polarity, assertion_traits, sentence_at, AnswerPolarity};
+use crate::clinical::lexicon::{find_terms, TermKind, TermMatch, Word};
+use crate::clinical::negation::{
+    answer_polarity, assertion_traits_in, AnswerPolarity, SegmentText,
+};
 use crate::formats::{
     ClinicalInsight, Conversation, EntityType, InsightAttribute, InsightSpan, InsightTrait,
     InsightTraitName, RoleKind, TranscriptSegment,
@@ -37,8 +39,11 @@ pub fn segment_insights(
 ) -> Vec<ClinicalInsight> {
     let text = segment.content.as_str();
     let chars: Vec<char> = text.chars().collect();
-    let text_words = words(text);
+    // Split once for all the mentions of the segment (per mention it was quadratic).
+    let split = SegmentText::new(text);
+    let text_words = split.words();
     let matches = find_terms(text);
+    let stops = NextStops::new(&matches);
     let answered_no = segment.participant_details.participant_role.kind == RoleKind::Clinician
         && next.is_some_and(|n| {
             n.participant_details.participant_role.kind == RoleKind::Patient
@@ -47,20 +52,22 @@ pub fn segment_insights(
 
     let mut out = Vec::with_capacity(matches.len());
     for (i, term) in matches.iter().enumerate() {
-        let mut traits = assertion_traits(text, term.start, term.end);
+        let mut traits = assertion_traits_in(&split, term.start, term.end);
         if answered_no
             && !traits.contains(&InsightTraitName::Negation)
-            && sentence_at(text, term.start).is_some_and(|s| s.is_question())
+            && split
+                .sentence_at(term.start)
+                .is_some_and(|s| s.is_question())
         {
             traits.push(InsightTraitName::Negation);
         }
         let entity_type = term.kind.entity_type();
         let attributes = if term.kind.is_medication() {
-            let limit = next_boundary(text, &matches, i, |k| k.is_medication());
-            medication_attributes(segment, &chars, &text_words, term, limit)
+            let limit = next_boundary(&split, &matches, i, stops.next_medication[i]);
+            medication_attributes(segment, &chars, text_words, term, limit)
         } else if term.kind == TermKind::Test {
-            let limit = next_boundary(text, &matches, i, |_| true);
-            test_attributes(segment, &chars, &text_words, term, limit)
+            let limit = next_boundary(&split, &matches, i, Some(i + 1));
+            test_attributes(segment, &chars, text_words, term, limit)
         } else {
             Vec::new()
         };
@@ -97,18 +104,40 @@ fn span(segment: &TranscriptSegment, chars: &[char], start: usize, end: usize) -
 
 /// Where an attribute search after match `i` must stop: the end of its sentence or the start of
 /// the next match that `stops` accepts, whichever comes first.
+/// For each match, the index of the next medication match after it (precomputed, so that
+/// finding a medication's attribute boundary does not scan the rest of the segment).
+struct NextStops {
+    next_medication: Vec<Option<usize>>,
+}
+
+impl NextStops {
+    fn new(matches: &[TermMatch]) -> Self {
+        let mut next_medication = vec![None; matches.len()];
+        let mut next = None;
+        for i in (0..matches.len()).rev() {
+            next_medication[i] = next;
+            if matches[i].kind.is_medication() {
+                next = Some(i);
+            }
+        }
+        Self { next_medication }
+    }
+}
+
+/// Where a mention's attributes end: its sentence's end or the start of match `next_stop`,
+/// whichever comes first.
 fn next_boundary(
-    text: &str,
+    split: &SegmentText,
     matches: &[TermMatch],
     i: usize,
-    stops: impl Fn(TermKind) -> bool,
+    next_stop: Option<usize>,
 ) -> usize {
-    let sentence_end = sentence_at(text, matches[i].start)
+    let sentence_end = split
+        .sentence_at(matches[i].start)
         .map(|s| s.end)
         .unwrap_or(usize::MAX);
-    let next_match = matches[i + 1..]
-        .iter()
-        .find(|m| stops(m.kind))
+    let next_match = next_stop
+        .and_then(|j| matches.get(j))
         .map(|m| m.start)
         .unwrap_or(usize::MAX);
     sentence_end.min(next_match)
@@ -293,10 +322,13 @@ fn medication_attributes(
     limit: usize,
 ) -> Vec<InsightAttribute> {
     let mut found: Vec<(EntityType, usize, usize)> = Vec::new();
-    let first_after = words.iter().position(|w| w.start >= term.end);
+    let first_after =
+        Some(words.partition_point(|w| w.start < term.end)).filter(|&i| i < words.len());
 
     // "20 milligrams of lisinopril": strength just before the name.
-    if let Some(name_at) = words.iter().position(|w| w.start >= term.start) {
+    if let Some(name_at) =
+        Some(words.partition_point(|w| w.start < term.start)).filter(|&i| i < words.len())
+    {
         if name_at >= 3 && words[name_at - 1].lower == "of" {
             let unit = &words[name_at - 2];
             if STRENGTH_UNITS.contains(&unit.lower.as_str()) {
@@ -407,9 +439,10 @@ fn test_attributes(
     term: &TermMatch,
     limit: usize,
 ) -> Vec<InsightAttribute> {
-    let Some(first) = words.iter().position(|w| w.start >= term.end) else {
+    let first = words.partition_point(|w| w.start < term.end);
+    if first >= words.len() {
         return Vec::new();
-    };
+    }
     let mut out = Vec::new();
     for i in first..(first + MAX_WORDS_BEFORE_VALUE + 1).min(words.len()) {
         if words[i].end > limit {

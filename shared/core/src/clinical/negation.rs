@@ -62,6 +62,60 @@ pub fn sentence_at(text: &str, at: usize) -> Option<SentenceSpan> {
         .find(|s| s.start <= at && at < s.end)
 }
 
+/// One text's words, sentences and semicolons, computed once and shared by every mention in it.
+/// Tokenising the whole text again per mention made a long turn quadratic (a 4,000-word
+/// unpunctuated turn took 90 s); lookups here are binary searches.
+#[derive(Debug, Clone)]
+pub struct SegmentText {
+    words: Vec<Word>,
+    sentences: Vec<SentenceSpan>,
+    /// Character offsets of `;`, ascending.
+    semicolons: Vec<usize>,
+}
+
+impl SegmentText {
+    pub fn new(text: &str) -> Self {
+        Self {
+            words: words(text),
+            sentences: sentences(text),
+            semicolons: text
+                .chars()
+                .enumerate()
+                .filter(|(_, c)| *c == ';')
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+
+    pub fn words(&self) -> &[Word] {
+        &self.words
+    }
+
+    /// The sentence that contains character offset `at`, if any (as [`sentence_at`]).
+    pub fn sentence_at(&self, at: usize) -> Option<SentenceSpan> {
+        let i = self.sentences.partition_point(|s| s.end <= at);
+        self.sentences
+            .get(i)
+            .filter(|s| s.start <= at && at < s.end)
+            .copied()
+    }
+
+    /// Index of the first word that starts at or after character offset `at`.
+    pub fn first_word_from(&self, at: usize) -> usize {
+        self.words.partition_point(|w| w.start < at)
+    }
+
+    /// Index of the first word that ends after character offset `at`.
+    fn first_word_ending_after(&self, at: usize) -> usize {
+        self.words.partition_point(|w| w.end <= at)
+    }
+
+    fn semicolon_in(&self, from: usize, to: usize) -> bool {
+        let i = self.semicolons.partition_point(|&s| s < from);
+        self.semicolons.get(i).is_some_and(|&s| s < to)
+    }
+}
+
 const NEGATION_WORDS: &[&str] = &[
     "no", "not", "denies", "denied", "deny", "denying", "without", "never", "none", "nor",
     "neither", "negative", "n't", "don't", "doesn't", "didn't", "haven't", "hasn't", "hadn't",
@@ -162,16 +216,28 @@ fn phrase_at(words: &[Word], i: usize, phrase: &[&str]) -> bool {
     i + phrase.len() <= words.len() && phrase.iter().zip(&words[i..]).all(|(p, w)| w.lower == *p)
 }
 
-/// The mention's clause as a word-index range `[first, last)` over `words`.
-fn clause(text: &str, words: &[Word], start: usize, end: usize) -> (usize, usize) {
-    let (s_start, s_end) = sentence_at(text, start)
+/// How far (in words) a clause reaches from its mention. Triggers act within a few words; the
+/// bound keeps an unpunctuated monologue (one "sentence" of thousands of words) linear.
+const CLAUSE_REACH: usize = 64;
+
+/// The mention's clause as a word-index range `[first, last)` over the segment's words.
+fn clause(segment: &SegmentText, start: usize, end: usize) -> (usize, usize) {
+    let words = segment.words();
+    let (s_start, s_end) = segment
+        .sentence_at(start)
         .map(|s| (s.start, s.end))
         .unwrap_or((0, usize::MAX));
-    let mut first = words.iter().position(|w| w.start >= s_start).unwrap_or(0);
-    let mut last = words
-        .iter()
-        .position(|w| w.start >= s_end)
-        .unwrap_or(words.len());
+    let sentence_first = segment.first_word_from(s_start);
+    let mut first = if sentence_first < words.len() {
+        sentence_first
+    } else {
+        0
+    };
+    let mut last = segment.first_word_from(s_end);
+    let mention_first = segment.first_word_ending_after(start);
+    let mention_last = segment.first_word_from(end);
+    first = first.max(mention_first.saturating_sub(CLAUSE_REACH));
+    last = last.min(mention_last.saturating_add(CLAUSE_REACH));
     for (i, w) in words.iter().enumerate().take(last).skip(first) {
         // "risks including but not limited to stroke" goes on with the same list.
         let continues_list = phrase_at(words, i, &["but", "not", "limited", "to"]);
@@ -185,10 +251,9 @@ fn clause(text: &str, words: &[Word], start: usize, end: usize) -> (usize, usize
         }
     }
     // A semicolon also closes a clause.
-    let chars: Vec<char> = text.chars().collect();
     for (i, w) in words.iter().enumerate().take(last).skip(first) {
         let gap_start = if i == 0 { 0 } else { words[i - 1].end };
-        if chars[gap_start.min(w.start)..w.start].contains(&';') {
+        if segment.semicolon_in(gap_start.min(w.start), w.start) {
             if w.start <= start {
                 first = i;
             } else {
@@ -202,16 +267,19 @@ fn clause(text: &str, words: &[Word], start: usize, end: usize) -> (usize, usize
 
 /// Assertion traits for the mention at character offsets `[start, end)` of `text`.
 pub fn assertion_traits(text: &str, start: usize, end: usize) -> Vec<InsightTraitName> {
-    let words = words(text);
-    let (first, last) = clause(text, &words, start, end);
-    let mention_first = words
-        .iter()
-        .position(|w| w.end > start)
-        .unwrap_or(words.len());
-    let mention_last = words
-        .iter()
-        .position(|w| w.start >= end)
-        .unwrap_or(words.len());
+    assertion_traits_in(&SegmentText::new(text), start, end)
+}
+
+/// [`assertion_traits`] over a text already split by [`SegmentText::new`].
+pub fn assertion_traits_in(
+    segment: &SegmentText,
+    start: usize,
+    end: usize,
+) -> Vec<InsightTraitName> {
+    let words = segment.words();
+    let (first, last) = clause(segment, start, end);
+    let mention_first = segment.first_word_ending_after(start);
+    let mention_last = segment.first_word_from(end);
     let before = first..mention_first.max(first);
     let window_start = mention_first.saturating_sub(PRE_WINDOW).max(first);
     let after = mention_last.min(last)..last;
@@ -219,23 +287,23 @@ pub fn assertion_traits(text: &str, start: usize, end: usize) -> Vec<InsightTrai
     let mut traits = Vec::new();
 
     let negated_before = (window_start..mention_first.max(window_start)).any(|i| {
-        let pseudo = PSEUDO_NEGATIONS.iter().any(|p| phrase_at(&words, i, p))
-            || (i > 0 && PSEUDO_NEGATIONS.iter().any(|p| phrase_at(&words, i - 1, p)));
+        let pseudo = PSEUDO_NEGATIONS.iter().any(|p| phrase_at(words, i, p))
+            || (i > 0 && PSEUDO_NEGATIONS.iter().any(|p| phrase_at(words, i - 1, p)));
         !pseudo
             && (NEGATION_WORDS.contains(&words[i].lower.as_str())
-                || NEGATION_PHRASES.iter().any(|p| phrase_at(&words, i, p)))
+                || NEGATION_PHRASES.iter().any(|p| phrase_at(words, i, p)))
     });
     let negated_after = after
         .clone()
         .take(POST_WINDOW)
-        .any(|i| POST_NEGATIONS.iter().any(|p| phrase_at(&words, i, p)));
+        .any(|i| POST_NEGATIONS.iter().any(|p| phrase_at(words, i, p)));
     if negated_before || negated_after {
         traits.push(InsightTraitName::Negation);
     }
 
     if before.clone().any(|i| {
         HYPOTHETICAL_WORDS.contains(&words[i].lower.as_str())
-            || HYPOTHETICAL_PHRASES.iter().any(|p| phrase_at(&words, i, p))
+            || HYPOTHETICAL_PHRASES.iter().any(|p| phrase_at(words, i, p))
     }) {
         traits.push(InsightTraitName::Hypothetical);
     }
@@ -256,9 +324,9 @@ pub fn assertion_traits(text: &str, start: usize, end: usize) -> Vec<InsightTrai
 
     let past = before
         .clone()
-        .any(|i| PAST_PHRASES.iter().any(|p| phrase_at(&words, i, p)))
+        .any(|i| PAST_PHRASES.iter().any(|p| phrase_at(words, i, p)))
         || after.clone().any(|i| {
-            PAST_PHRASES.iter().any(|p| phrase_at(&words, i, p)) || words[i].lower == "ago"
+            PAST_PHRASES.iter().any(|p| phrase_at(words, i, p)) || words[i].lower == "ago"
         });
     if past {
         traits.push(InsightTraitName::PastHistory);
@@ -445,6 +513,41 @@ mod tests {
             answer_polarity("slight cramps that go away"),
             AnswerPolarity::Unclear
         );
+    }
+
+    #[test]
+    fn segment_text_lookups_agree_with_the_plain_scans() {
+        let text = "No fever; a cough. Any chest pain? My father had a stroke but I didn't. \
+                    She takes metformin 500 mg twice a day and lisinopril";
+        let split = SegmentText::new(text);
+        for at in 0..text.chars().count() + 2 {
+            assert_eq!(split.sentence_at(at), sentence_at(text, at), "offset {at}");
+        }
+        let w = words(text);
+        for at in 0..text.chars().count() + 2 {
+            assert_eq!(
+                split.first_word_from(at),
+                w.iter().position(|x| x.start >= at).unwrap_or(w.len())
+            );
+        }
+        assert!(split.semicolon_in(0, 10) && !split.semicolon_in(9, 40));
+    }
+
+    #[test]
+    fn a_trigger_far_before_the_mention_in_a_long_sentence_does_not_reach_it() {
+        // An unpunctuated monologue: "my father" 210 words before "cough" is another clause
+        // (and scanning back that far per mention made long turns quadratic).
+        let filler = "and then we went to the store ".repeat(30);
+        let text = format!("my father had a stroke {filler} cough");
+        let start = text.find("cough").unwrap();
+        let traits = assertion_traits(&text, start, start + 5);
+        assert!(
+            !traits.contains(&InsightTraitName::PertainsToFamily),
+            "{traits:?}"
+        );
+        let near = "my father had a stroke and a cough";
+        let s = near.find("cough").unwrap();
+        assert!(assertion_traits(near, s, s + 5).contains(&InsightTraitName::PertainsToFamily));
     }
 
     #[test]
