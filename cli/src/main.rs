@@ -4,6 +4,7 @@
 
 mod commands;
 mod progress;
+mod recognizer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

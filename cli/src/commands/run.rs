@@ -1,38 +1,23 @@
-//! `veriscribe run`: one job from input to encrypted note, tracked in the local status store.
+//! `veriscribe run`: the arguments become a job, run through the same lifecycle as the Lambda
+//! functions (`veriscribe_lifecycle`) with local adapters; then a summary is printed.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use time::OffsetDateTime;
-use tracing::{info, info_span, Instrument};
-use veriscribe_asr::{DecodeOptions, TranscribeOptions, WhisperEngine};
-use veriscribe_core::clinical::custom_template::{parse_custom_template, CustomTemplate};
-use veriscribe_core::formats::{
-    default_channel_definitions, validate_job_name, ChannelDefinition, ChannelRole,
-    ClinicalNoteGenerationSettings, JobSettings, JobStatus, MedicalScribeJob, MedicalScribeOutput,
-    NoteTemplate, StatusChange, TranscriptFile,
-};
-use veriscribe_core::ports::{JobStore, ObjectStore, PortError};
-use veriscribe_core::stages::{self, ConversationSettings};
+use tracing::{info_span, Instrument};
+use veriscribe_core::clinical::custom_template::parse_custom_template;
+use veriscribe_core::formats::{validate_job_name, JobStatus, MedicalScribeJob, RequestedSettings};
 use veriscribe_crypto::LocalAesEnvelope;
-use veriscribe_local::FileObjectStore;
+use veriscribe_lifecycle::{LocalRun, OutputLayout, Submitted};
+use veriscribe_local::{FileObjectStore, FileRecordings};
 
-use crate::commands::{jobs::open_store, model::fetch_default_model};
-use crate::progress;
+use crate::commands::jobs::open_store;
+use crate::commands::run_summary::Summary;
+use crate::recognizer::LocalWhisper;
 use crate::RunArgs;
-
-/// What one run measured; printed at the end (counts and times only, never patient text).
-struct Outcome {
-    output: MedicalScribeOutput,
-    audio_seconds: Option<f64>,
-    recognition_seconds: Option<f64>,
-    segments: usize,
-    insights: usize,
-    sections: usize,
-    sentences: usize,
-    codes: usize,
-}
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let custom_template = match &args.custom_template {
@@ -47,31 +32,45 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let template: NoteTemplate = match &custom_template {
-        Some(custom) => custom.base,
-        None => args.template.parse()?,
-    };
-    let channel_definitions = channel_definitions(&args);
-    let settings = JobSettings {
-        show_speaker_labels: !args.channel_identification,
-        max_speaker_labels: (!args.channel_identification).then_some(args.max_speakers),
+    let (settings, channel_definitions) = RequestedSettings {
+        note_template: args.template.parse()?,
+        custom_template,
         channel_identification: args.channel_identification,
-        clinical_note_generation_settings: ClinicalNoteGenerationSettings {
-            note_template: template,
-        },
+        max_speakers: args.max_speakers,
+        clinician_channel: args.clinician_channel,
         patient_pronouns: args.patient_pronouns,
-        ..JobSettings::default()
-    };
-    settings.validate(&channel_definitions)?;
+        ..RequestedSettings::default()
+    }
+    .job_settings()?;
     let input = std::fs::canonicalize(&args.input)
         .with_context(|| format!("cannot read the input {}", args.input.display()))?;
-    let job_name = match &args.job_name {
-        Some(name) => name.clone(),
-        None => default_job_name(&input),
-    };
+    let job_name = args
+        .job_name
+        .clone()
+        .unwrap_or_else(|| default_job_name(&input));
     validate_job_name(&job_name)?;
-
-    let store = open_store(args.db.clone())?;
+    let key_path = args
+        .key_file
+        .clone()
+        .unwrap_or_else(veriscribe_crypto::default_key_path);
+    let envelope = LocalAesEnvelope::load_or_create(&key_path)
+        .with_context(|| format!("cannot load or create the local key {}", key_path.display()))?;
+    let out = absolute(&args.out)?;
+    let summary = Arc::new(Summary::default());
+    let lifecycle = LocalRun::new(
+        Arc::new(open_store(args.db.clone())?),
+        Arc::new(FileRecordings),
+        Arc::new(FileObjectStore::new(out.clone())),
+        OutputLayout::Flat,
+        Arc::new(LocalWhisper::new(
+            args.model.clone(),
+            args.threads,
+            args.max_duration,
+            args.quiet,
+        )),
+        Arc::new(envelope),
+        summary.clone(),
+    );
     let job = MedicalScribeJob::new_queued(
         &job_name,
         format!("file://{}", input.display()),
@@ -79,173 +78,26 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         channel_definitions,
         OffsetDateTime::now_utc(),
     );
-    match store.create(&job).await {
-        Ok(()) => {}
-        Err(PortError::AlreadyExists(_)) => {
-            let existing = store.get(&job_name).await?;
-            if existing.medical_scribe_job_status.is_terminal() {
-                bail!(
-                    "job {job_name} already exists and is {}; choose another --job-name",
-                    existing.medical_scribe_job_status
-                );
-            }
-            // An earlier run stopped midway: this run picks the job up again.
-            info!(job = %job_name, "resuming an unfinished job");
-        }
-        Err(e) => return Err(e.into()),
-    }
-    store
-        .update(&job_name, &StatusChange::start(OffsetDateTime::now_utc()))
-        .await?;
-
-    let span = info_span!("job", job = %job_name);
     let started = Instant::now();
-    match process(&args, &input, &job, template, custom_template.as_ref())
-        .instrument(span)
-        .await
-    {
-        Ok(outcome) => {
-            store
-                .update(
-                    &job_name,
-                    &StatusChange::complete(outcome.output.clone(), OffsetDateTime::now_utc()),
-                )
-                .await?;
-            print_outcome(
-                &job_name,
-                template,
-                &outcome,
-                started.elapsed().as_secs_f64(),
-            );
-            Ok(())
-        }
-        Err(error) => {
-            let reason = format!("{error:#}");
-            store
-                .update(
-                    &job_name,
-                    &StatusChange::fail(&reason, OffsetDateTime::now_utc()),
-                )
-                .await?;
-            Err(error.context(format!("job {job_name} {}", JobStatus::Failed)))
-        }
+    let span = info_span!("job", job = %job_name);
+    let outcome = lifecycle.run(&job).instrument(span).await?;
+    let status = outcome.job.medical_scribe_job_status;
+    if matches!(
+        outcome.submitted,
+        Submitted::Duplicate { resent: false, .. }
+    ) {
+        bail!("job {job_name} already exists and is {status}; choose another --job-name");
     }
-}
-
-async fn process(
-    args: &RunArgs,
-    input: &Path,
-    job: &MedicalScribeJob,
-    template: NoteTemplate,
-    custom_template: Option<&CustomTemplate>,
-) -> anyhow::Result<Outcome> {
-    let conversation_settings = ConversationSettings::for_job(job);
-
-    let mut audio_seconds = None;
-    let mut recognition_seconds = None;
-    let transcript: TranscriptFile = if is_text_dialogue(input) {
-        let text = std::fs::read_to_string(input)
-            .with_context(|| format!("{} is not a UTF-8 text dialogue", input.display()))?;
-        stages::transcript_from_dialogue(&text, &conversation_settings)?
-    } else {
-        let audio = veriscribe_asr::decode_file(
-            input,
-            &DecodeOptions {
-                max_duration_seconds: args.max_duration,
-                ..DecodeOptions::default()
-            },
-        )?;
-        audio_seconds = Some(audio.duration_seconds);
-        let model_path = match &args.model {
-            Some(path) => path.clone(),
-            None => fetch_default_model(&veriscribe_model::default_model_dir(), args.quiet)?,
-        };
-        let engine = WhisperEngine::load(&model_path, args.threads)
-            .with_context(|| format!("cannot load the speech model {}", model_path.display()))?;
-        let bar = progress::bar(1000, "transcribing", args.quiet);
-        let options = TranscribeOptions {
-            channel_identification: job.settings.channel_identification,
-            max_speakers: job
-                .settings
-                .max_speaker_labels
-                .filter(|_| !job.settings.channel_identification),
-            ..TranscribeOptions::default()
-        };
-        let started = Instant::now();
-        let recognition = tokio::task::block_in_place(|| {
-            engine.transcribe(&audio, &options, &mut |fraction| {
-                bar.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64)
-            })
-        })?;
-        bar.finish_and_clear();
-        recognition_seconds = Some(started.elapsed().as_secs_f64());
-        stages::transcript_from_recognition(&recognition, &conversation_settings)
-    };
-
-    let note_settings = stages::NoteSettings {
-        patient_pronouns: job.settings.patient_pronouns,
-    };
-    let documentation = match custom_template {
-        Some(custom) => stages::custom_documentation_with(&transcript, custom, &note_settings)?,
-        None => stages::documentation_with(&transcript, template, &note_settings)?,
-    };
-    let key_path = args
-        .key_file
-        .clone()
-        .unwrap_or_else(veriscribe_crypto::default_key_path);
-    let envelope = LocalAesEnvelope::load_or_create(&key_path)
-        .with_context(|| format!("cannot load or create the local key {}", key_path.display()))?;
-    let sealed =
-        stages::seal_documentation(&documentation, &job.medical_scribe_job_name, &envelope).await?;
-    let codes = stages::medical_codes(&transcript);
-    let sealed_codes = stages::seal_codes(&codes, &job.medical_scribe_job_name, &envelope).await?;
-
-    // Outputs are written only once everything above succeeded, so bad input leaves nothing.
-    let out = FileObjectStore::new(absolute(&args.out)?);
-    let transcript_json = serde_json::to_vec_pretty(&transcript)?;
-    out.put(
-        stages::DOCUMENTATION_FILE,
-        sealed,
-        "application/octet-stream",
-    )
-    .await?;
-    out.put(stages::CODES_FILE, sealed_codes, "application/octet-stream")
-        .await?;
-    out.put(stages::TRANSCRIPT_FILE, transcript_json, "application/json")
-        .await?;
-
-    let sections = &documentation.clinical_documentation.sections;
-    Ok(Outcome {
-        output: MedicalScribeOutput {
-            transcript_file_uri: out.uri(stages::TRANSCRIPT_FILE),
-            clinical_document_uri: out.uri(stages::DOCUMENTATION_FILE),
-        },
-        audio_seconds,
-        recognition_seconds,
-        segments: transcript.conversation.transcript_segments.len(),
-        insights: transcript.conversation.clinical_insights.len(),
-        sections: sections.len(),
-        sentences: sections.iter().map(|s| s.summary.len()).sum(),
-        codes: codes.medical_codes.codes.len(),
-    })
-}
-
-fn channel_definitions(args: &RunArgs) -> Vec<ChannelDefinition> {
-    if !args.channel_identification {
-        return Vec::new();
+    match status {
+        JobStatus::Completed => {}
+        JobStatus::Failed => bail!(
+            "job {job_name} {status}: {}",
+            outcome.job.failure_reason.unwrap_or_default()
+        ),
+        other => bail!("job {job_name} stopped {other}"),
     }
-    let mut definitions = default_channel_definitions();
-    if args.clinician_channel == 1 {
-        definitions[0].participant_role = ChannelRole::Patient;
-        definitions[1].participant_role = ChannelRole::Clinician;
-    }
-    definitions
-}
-
-fn is_text_dialogue(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+    summary.print(&outcome.job, &out, started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// `<input stem>-<UTC time>`, reduced to the characters HealthScribe allows in job names.
@@ -264,17 +116,12 @@ fn default_job_name(input: &Path) -> String {
         })
         .take(150)
         .collect();
-    let now = OffsetDateTime::now_utc();
-    format!(
-        "{stem}-{:04}{:02}{:02}T{:02}{:02}{:02}{:03}Z",
-        now.year(),
-        now.month() as u8,
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.millisecond()
-    )
+    let stamp = OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second][subsecond digits:3]Z"
+        ))
+        .unwrap_or_default();
+    format!("{stem}-{stamp}")
 }
 
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
@@ -283,39 +130,4 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     } else {
         std::env::current_dir()?.join(path)
     })
-}
-
-fn print_outcome(job_name: &str, template: NoteTemplate, outcome: &Outcome, total_seconds: f64) {
-    println!("job        {job_name}  {}", JobStatus::Completed);
-    if let (Some(audio), Some(recognition)) = (outcome.audio_seconds, outcome.recognition_seconds) {
-        println!(
-            "audio      {audio:.1} s, recognised in {recognition:.1} s (real-time factor {:.3})",
-            recognition / audio.max(1e-9)
-        );
-    }
-    println!(
-        "transcript {} segments, {} clinical insights",
-        outcome.segments, outcome.insights
-    );
-    println!(
-        "note       {template}: {} sections, {} sentences, each linked to transcript segments",
-        outcome.sections, outcome.sentences
-    );
-    println!(
-        "codes      {} ICD-10-CM suggestions, each linked to transcript segments",
-        outcome.codes
-    );
-    println!("total      {total_seconds:.1} s");
-    println!("outputs    {}", outcome.output.transcript_file_uri);
-    println!("           {}", outcome.output.clinical_document_uri);
-    let summary_path = outcome
-        .output
-        .clinical_document_uri
-        .trim_start_matches("file://");
-    let out_dir = Path::new(summary_path)
-        .parent()
-        .unwrap_or(Path::new("."))
-        .display();
-    println!("           {out_dir}/{}", stages::CODES_FILE);
-    println!("read it    veriscribe render {out_dir}");
 }

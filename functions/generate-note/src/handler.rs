@@ -3,7 +3,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use veriscribe_aws::clients::{dynamodb_client, s3_client};
-use veriscribe_aws::stages::{process_sqs_event, NoteStage};
+use veriscribe_aws::stages::{process_sqs_event, NoteStage, OutputLayout};
 use veriscribe_aws::{Config, DynamoJobStore, Metrics, S3ObjectStore};
 use veriscribe_crypto::{aws_sdk_kms, KmsEnvelope};
 
@@ -33,7 +33,8 @@ pub async fn build(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Gener
                 .with_sse_kms(config.kms_key_id()?),
             ),
             envelope: Arc::new(envelope),
-            metrics: Metrics::stdout(&config.metrics_namespace),
+            layout: OutputLayout::JobFolders,
+            events: Arc::new(Metrics::stdout(&config.metrics_namespace)),
         },
         dead_letter_queue_arn: config.dead_letter_queue_arn.clone(),
     })
@@ -163,7 +164,8 @@ mod tests {
                 jobs: jobs.clone(),
                 outputs: outputs.clone(),
                 envelope,
-                metrics,
+                layout: OutputLayout::JobFolders,
+                events: Arc::new(metrics),
             },
             dead_letter_queue_arn: None,
         };

@@ -22,7 +22,7 @@ pub fn build(config: &Config, sdk: &aws_config::SdkConfig) -> Result<StartJob, E
             config.transcribe_queue_url()?,
         )),
         policy: UploadPolicy::from_config(config),
-        metrics: Metrics::stdout(&config.metrics_namespace),
+        events: Arc::new(Metrics::stdout(&config.metrics_namespace)),
     })
 }
 
@@ -67,7 +67,7 @@ mod tests {
                 max_audio_bytes: 1000,
                 defaults: SettingsDefaults::default(),
             },
-            metrics,
+            events: Arc::new(metrics),
         };
         Rig {
             jobs,
@@ -200,7 +200,7 @@ mod tests {
             ("recordings/empty.flac", "empty"),
             (
                 "recordings/odd.wav",
-                "MaxSpeakerLabels must be between 2 and 10",
+                "x-amz-meta-max-speakers is \"1\"; expected a number from 2 to 10",
             ),
         ];
         for (key, expected) in cases {

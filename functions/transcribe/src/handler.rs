@@ -1,73 +1,11 @@
-use std::path::Path;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
-use veriscribe_asr::{
-    decode_bytes, AudioError, DecodeOptions, FormatHint, TranscribeOptions, WhisperEngine,
-};
 use veriscribe_aws::clients::{dynamodb_client, s3_client, sqs_client};
-use veriscribe_aws::stages::{process_sqs_event, RecognizedAudio, Recognizer, TranscribeStage};
-use veriscribe_aws::{
-    Config, DynamoJobStore, Metrics, S3ObjectStore, S3Recordings, SqsStepQueue, StageError,
-};
-use veriscribe_core::formats::JobSettings;
-
-/// whisper.cpp behind the library's `Recognizer`: loaded once per container.
-pub struct WhisperRecognizer {
-    engine: WhisperEngine,
-    max_audio_seconds: f64,
-}
-
-impl WhisperRecognizer {
-    pub fn load(model_path: &Path, max_audio_seconds: f64) -> Result<Self, Error> {
-        Ok(Self {
-            engine: WhisperEngine::load(model_path, None)?,
-            max_audio_seconds,
-        })
-    }
-}
-
-impl Recognizer for WhisperRecognizer {
-    fn recognise(
-        &self,
-        audio: Vec<u8>,
-        extension: Option<&str>,
-        settings: &JobSettings,
-    ) -> Result<RecognizedAudio, StageError> {
-        let hint = extension.map(FormatHint::extension).unwrap_or_default();
-        let options = DecodeOptions {
-            max_duration_seconds: self.max_audio_seconds,
-            ..DecodeOptions::default()
-        };
-        // Every decode error is a property of the file: retrying cannot help.
-        let audio = decode_bytes(audio, &hint, &options).map_err(|e: AudioError| {
-            StageError::permanent(format!("the recording cannot be decoded: {e}"))
-        })?;
-        let transcribe = TranscribeOptions {
-            channel_identification: settings.channel_identification,
-            max_speakers: settings
-                .max_speaker_labels
-                .filter(|_| !settings.channel_identification),
-            ..TranscribeOptions::default()
-        };
-        let recognition = self
-            .engine
-            .transcribe(&audio, &transcribe, &mut |_| {})
-            .map_err(|e| {
-                let reason = format!("speech recognition failed: {e}");
-                if e.is_retryable() {
-                    StageError::Transient(reason)
-                } else {
-                    StageError::permanent(reason)
-                }
-            })?;
-        Ok(RecognizedAudio {
-            recognition,
-            audio_seconds: audio.duration_seconds,
-        })
-    }
-}
+use veriscribe_aws::stages::{process_sqs_event, OutputLayout, TranscribeStage};
+use veriscribe_aws::{Config, DynamoJobStore, Metrics, S3ObjectStore, S3Recordings, SqsStepQueue};
+use veriscribe_core::ports::Recognizer;
 
 /// The stage and this function's dead-letter queue ARN.
 pub struct Transcribe {
@@ -96,7 +34,8 @@ pub fn build(
             )),
             note_queue: Arc::new(SqsStepQueue::new(sqs_client(sdk), config.note_queue_url()?)),
             recognizer,
-            metrics: Metrics::stdout(&config.metrics_namespace),
+            layout: OutputLayout::JobFolders,
+            events: Arc::new(Metrics::stdout(&config.metrics_namespace)),
         },
         dead_letter_queue_arn: config.dead_letter_queue_arn.clone(),
     })
@@ -119,12 +58,13 @@ pub async fn handle(
 mod tests {
     use super::*;
     use lambda_runtime::Context;
+    use veriscribe_asr::{decode_bytes, DecodeOptions, FormatHint};
     use veriscribe_aws::stages::StepOutcome;
     use veriscribe_aws::testing::{
         collecting_metrics, throttled, MemoryJobStore, MemoryObjects, MemoryQueue, MemoryRecordings,
     };
-    use veriscribe_core::formats::{JobStatus, MedicalScribeJob};
-    use veriscribe_core::ports::JobStore;
+    use veriscribe_core::formats::{JobSettings, JobStatus, MedicalScribeJob};
+    use veriscribe_core::ports::{JobStore, PortError, RecognizedAudio, Recording};
     use veriscribe_core::speech::{Recognition, SpokenToken, TokenKind};
 
     /// Recognition of a fixed two-line exchange; the decode path is the real one, so a file that
@@ -134,13 +74,19 @@ mod tests {
     impl Recognizer for DecodeThenFixedWords {
         fn recognise(
             &self,
-            audio: Vec<u8>,
-            extension: Option<&str>,
+            recording: Recording,
             _settings: &JobSettings,
-        ) -> Result<RecognizedAudio, StageError> {
-            let hint = extension.map(FormatHint::extension).unwrap_or_default();
-            let audio = decode_bytes(audio, &hint, &DecodeOptions::default()).map_err(|e| {
-                StageError::permanent(format!("the recording cannot be decoded: {e}"))
+        ) -> Result<RecognizedAudio, PortError> {
+            let hint = recording
+                .extension
+                .as_deref()
+                .map(FormatHint::extension)
+                .unwrap_or_default();
+            let bytes = recording.into_bytes().unwrap();
+            let audio = decode_bytes(bytes, &hint, &DecodeOptions::default()).map_err(|e| {
+                PortError::Permanent {
+                    message: format!("the recording cannot be decoded: {e}"),
+                }
             })?;
             let words = [
                 "What", "brings", "you", "in", "today", "?", "I", "have", "a", "cough", ".",
@@ -234,8 +180,9 @@ mod tests {
                 recordings: recordings.clone(),
                 outputs: outputs.clone(),
                 note_queue: notes.clone(),
+                layout: OutputLayout::JobFolders,
                 recognizer,
-                metrics,
+                events: Arc::new(metrics),
             },
             dead_letter_queue_arn: Some("arn:aws:sqs:us-east-1:1:transcribe-dlq".into()),
         };
@@ -385,10 +332,9 @@ mod tests {
     impl Recognizer for Panics {
         fn recognise(
             &self,
-            _audio: Vec<u8>,
-            _extension: Option<&str>,
+            _recording: Recording,
             _settings: &JobSettings,
-        ) -> Result<RecognizedAudio, StageError> {
+        ) -> Result<RecognizedAudio, PortError> {
             panic!("index out of bounds in a decoder");
         }
     }

@@ -99,11 +99,13 @@ fn speech_wav() -> Vec<u8> {
     .clone()
 }
 
-fn recognizer() -> Arc<transcribe::handler::WhisperRecognizer> {
-    static ENGINE: OnceLock<Arc<transcribe::handler::WhisperRecognizer>> = OnceLock::new();
+fn recognizer() -> Arc<veriscribe_asr::WhisperRecognizer> {
+    static ENGINE: OnceLock<Arc<veriscribe_asr::WhisperRecognizer>> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
-            Arc::new(transcribe::handler::WhisperRecognizer::load(&model_path(), 14_400.0).unwrap())
+            Arc::new(
+                veriscribe_asr::WhisperRecognizer::load(&model_path(), None, 14_400.0).unwrap(),
+            )
         })
         .clone()
 }
@@ -702,7 +704,8 @@ async fn an_unreachable_kms_is_retried_and_leaves_no_note() {
                 "output/",
             )),
             envelope: Arc::new(KmsEnvelope::new(kms, &stack.key_arn).await.unwrap()),
-            metrics: veriscribe_aws::Metrics::stdout("Veriscribe"),
+            layout: veriscribe_aws::stages::OutputLayout::JobFolders,
+            events: Arc::new(veriscribe_aws::Metrics::stdout("Veriscribe")),
         },
         dead_letter_queue_arn: None,
     };
@@ -748,9 +751,9 @@ async fn each_job_reads_its_own_version_and_the_patient_named_key_leaks_nowhere(
     let (start_metrics, start_lines) = veriscribe_aws::testing::collecting_metrics();
     let (transcribe_metrics, transcribe_lines) = veriscribe_aws::testing::collecting_metrics();
     let (note_metrics, note_lines) = veriscribe_aws::testing::collecting_metrics();
-    stack.start.metrics = start_metrics;
-    stack.transcribe.stage.metrics = transcribe_metrics;
-    stack.note.stage.metrics = note_metrics;
+    stack.start.events = Arc::new(start_metrics);
+    stack.transcribe.stage.events = Arc::new(transcribe_metrics);
+    stack.note.stage.events = Arc::new(note_metrics);
     let key = "recordings/Zelda Quixotic 1984-02-03 MRN 7730291.wav";
     let secrets = ["Zelda", "Quixotic", "1984-02-03", "7730291"];
 
@@ -1063,4 +1066,194 @@ fn assert_every_call_is_in_the_iam_table(stack: &Stack) {
         seen.insert((function, action));
     }
     eprintln!("IAM-checked calls: {seen:?}");
+}
+
+/// The note of a decrypted documentation: section names and sentences, in order (segment ids
+/// are random per run, so evidence links are compared by count).
+fn note_shape(
+    documentation: &veriscribe_core::formats::ClinicalDocumentationFile,
+) -> Vec<(String, Vec<(String, usize)>)> {
+    documentation
+        .clinical_documentation
+        .sections
+        .iter()
+        .map(|section| {
+            (
+                serde_json::to_value(&section.section_name)
+                    .unwrap()
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                section
+                    .summary
+                    .iter()
+                    .map(|s| (s.summarized_segment.clone(), s.evidence_links.len()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+const CUSTOM_TEMPLATE: &str = "\
+base_template: HISTORY_AND_PHYSICAL
+sections:
+  - header: Reason for visit
+    instruction: Why the patient came in
+  - header: Symptoms
+    instruction: History of the present illness
+  - header: Plan
+    instruction: What the clinician will do next
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_and_a_named_custom_template_give_the_cli_note_on_aws() {
+    use veriscribe_lifecycle::{LocalRun, OutputLayout};
+    use veriscribe_local::{FileObjectStore, FileRecordings, SqliteJobStore};
+
+    let stack = stack(None).await;
+    let s3 = s3_client(&stack.sdk);
+    let put = |key: &'static str, body: Vec<u8>| {
+        s3.put_object()
+            .bucket(&stack.recordings_bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+    };
+    // The profile names the template file and the pronouns; the upload overrides nothing.
+    put("templates/visit.yaml", CUSTOM_TEMPLATE.as_bytes().to_vec())
+        .await
+        .unwrap();
+    put(
+        "profiles/family.json",
+        br#"{"custom-template": "visit.yaml", "patient-pronouns": "SHE_HER", "max-speakers": 2}"#
+            .to_vec(),
+    )
+    .await
+    .unwrap();
+    let wav = speech_wav();
+    let event = stack
+        .upload("recordings/family/visit.wav", wav.clone())
+        .await;
+    let job_name = job_name_of(&stack.start_job(event).await[0]);
+    let job = stack.jobs.get(&job_name).await.unwrap();
+    let custom = job
+        .settings
+        .custom_template
+        .clone()
+        .expect("the profile's template is in the job row");
+    assert_eq!(custom.sections.len(), 3);
+    assert_eq!(
+        job.settings.patient_pronouns,
+        Some(veriscribe_core::formats::PatientPronouns::SheHer)
+    );
+    assert_eq!(stack.run_transcribe().await, (1, 0));
+    assert_eq!(stack.run_note().await, (1, 0));
+    let job = stack.jobs.get(&job_name).await.unwrap();
+    assert_eq!(job.medical_scribe_job_status, JobStatus::Completed);
+    let envelope = KmsEnvelope::new(aws_sdk_kms::Client::new(&stack.sdk), &stack.key_arn)
+        .await
+        .unwrap();
+    let sealed = stack
+        .output(&format!("output/{job_name}/{DOCUMENTATION_FILE}"))
+        .await;
+    let on_aws = open_documentation(&sealed, &job_name, &envelope)
+        .await
+        .unwrap();
+
+    // The CLI's driver: the same lifecycle over SQLite, files, the in-process queue and a local
+    // key, with the CLI's settings for `--custom-template visit.yaml --patient-pronouns SHE_HER`.
+    let dir = std::env::temp_dir().join(moto::unique("veriscribe-cli-side"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let recording = dir.join("visit.wav");
+    std::fs::write(&recording, &wav).unwrap();
+    let (settings, channels) = veriscribe_core::formats::RequestedSettings {
+        custom_template: Some(
+            veriscribe_core::clinical::custom_template::parse_custom_template(CUSTOM_TEMPLATE)
+                .unwrap(),
+        ),
+        patient_pronouns: Some(veriscribe_core::formats::PatientPronouns::SheHer),
+        ..Default::default()
+    }
+    .job_settings()
+    .unwrap();
+    assert_eq!(settings, job.settings, "the same settings on both sides");
+    let local_envelope = Arc::new(
+        veriscribe_crypto::LocalAesEnvelope::load_or_create(&dir.join("key.bin")).unwrap(),
+    );
+    let local = LocalRun::new(
+        Arc::new(SqliteJobStore::open(&dir.join("jobs.sqlite3")).unwrap()),
+        Arc::new(FileRecordings),
+        Arc::new(FileObjectStore::new(dir.join("out"))),
+        OutputLayout::Flat,
+        recognizer(),
+        local_envelope.clone(),
+        Arc::new(veriscribe_core::ports::NoEvents),
+    );
+    let local_job = veriscribe_core::formats::MedicalScribeJob::new_queued(
+        "cli-side",
+        format!("file://{}", recording.display()),
+        settings,
+        channels,
+        time::OffsetDateTime::now_utc(),
+    );
+    let outcome = local.run(&local_job).await.unwrap();
+    assert_eq!(outcome.job.medical_scribe_job_status, JobStatus::Completed);
+    let sealed = std::fs::read(dir.join("out").join(DOCUMENTATION_FILE)).unwrap();
+    let in_cli = open_documentation(&sealed, "cli-side", &*local_envelope)
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let aws_shape = note_shape(&on_aws);
+    assert_eq!(
+        aws_shape,
+        note_shape(&in_cli),
+        "the same note on AWS and in the CLI"
+    );
+    let names: Vec<&str> = aws_shape.iter().map(|(name, _)| name.as_str()).collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| ["REASON_FOR_VISIT", "SYMPTOMS", "PLAN"].contains(n)),
+        "the custom template's sections: {names:?}"
+    );
+    assert!(!names.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_profile_fails_the_job_naming_the_file_and_the_field() {
+    let stack = stack(None).await;
+    s3_client(&stack.sdk)
+        .put_object()
+        .bucket(&stack.recordings_bucket)
+        .key("profiles/ward.json")
+        .body(br#"{"max-speakers": 11}"#.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let event = stack
+        .upload("recordings/ward/visit.wav", speech_wav())
+        .await;
+    let outcome = stack.start_job(event).await;
+    let StartOutcome::Rejected { job_name, reason } = &outcome[0] else {
+        panic!("expected a rejection, got {outcome:?}");
+    };
+    assert_eq!(
+        reason,
+        "profile profiles/ward.json field max-speakers is \"11\"; expected a number from 2 to 10"
+    );
+    let job = stack.jobs.get(job_name).await.unwrap();
+    assert_eq!(job.medical_scribe_job_status, JobStatus::Failed);
+    assert_eq!(job.failure_reason.as_deref(), Some(reason.as_str()));
+    // A folder without a profile fails too, without echoing the folder (it may name a patient).
+    let event = stack
+        .upload("recordings/Jane-Doe/visit.wav", speech_wav())
+        .await;
+    let outcome = stack.start_job(event).await;
+    let StartOutcome::Rejected { reason, .. } = &outcome[0] else {
+        panic!("expected a rejection, got {outcome:?}");
+    };
+    assert!(reason.contains("names no profile"), "{reason}");
+    assert!(!reason.contains("Jane"), "{reason}");
+    assert_eq!(stack.run_transcribe().await, (0, 0), "nothing handed off");
 }

@@ -12,6 +12,7 @@
 pub mod audio;
 pub mod diarize;
 pub mod memory;
+pub mod recognizer;
 pub mod wer;
 pub mod whisper;
 
@@ -21,4 +22,5 @@ pub use audio::{
 };
 pub use diarize::{align_channel_turns, diarize, Diarization};
 pub use memory::return_large_buffers_to_os;
+pub use recognizer::{decode_recording, transcribe_options, WhisperRecognizer};
 pub use whisper::{AsrError, TranscribeOptions, WhisperEngine};

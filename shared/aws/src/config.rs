@@ -99,6 +99,9 @@ impl Config {
                     invalid("DEFAULT_OUTPUT_FORMAT", &v, "encrypted or healthscribe")
                 })?,
             },
+            // Per profile or per upload only.
+            custom_template: None,
+            patient_pronouns: None,
         };
         let with_slash = |prefix: String| {
             if prefix.is_empty() || prefix.ends_with('/') {

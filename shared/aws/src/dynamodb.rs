@@ -10,6 +10,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use veriscribe_core::formats::{JobStatus, MedicalScribeJob, StatusChange};
+/// Remembers whether a job was handed to the next step, so a repeated start after a crash
+/// between "row written" and "message sent" sends the message, and a duplicate event does not.
+pub use veriscribe_core::ports::HandoffLedger;
 use veriscribe_core::ports::{JobStore, PortError};
 
 use crate::error::port_error;
@@ -23,14 +26,6 @@ pub const ATTR_FAILURE_REASON: &str = "FailureReason";
 /// Set once the job's message is on the transcribe queue.
 pub const ATTR_HANDED_OFF: &str = "HandedOff";
 pub const STATUS_INDEX: &str = "ByStatus";
-
-/// Remembers whether a job was handed to the next step, so a repeated start after a crash
-/// between "row written" and "message sent" sends the message, and a duplicate event does not.
-#[async_trait]
-pub trait HandoffLedger: Send + Sync {
-    async fn is_handed_off(&self, job_name: &str) -> Result<bool, PortError>;
-    async fn mark_handed_off(&self, job_name: &str) -> Result<(), PortError>;
-}
 
 #[derive(Debug, Clone)]
 pub struct DynamoJobStore {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
-use veriscribe_core::ports::{ObjectStore, PortError};
+use veriscribe_core::ports::{ObjectStore, PortError, Recording, RecordingBody, RecordingSource};
 
 use crate::error::port_error;
 
@@ -255,13 +255,19 @@ pub struct ObjectHead {
     pub metadata: HashMap<String, String>,
 }
 
-/// Where uploaded recordings are read from (any bucket the event names). Reads name the
-/// version; errors name no key (see [`RecordingRef::redacted`]).
+/// What start-job reads of an upload's bucket (any bucket the event names): the recording's
+/// HEAD, and the small control-plane objects beside it (`profiles/…`, `templates/…`). Reads
+/// name the version; errors about the recording name no key (see [`RecordingRef::redacted`]).
 #[async_trait]
-pub trait RecordingSource: Send + Sync {
+pub trait Uploads: Send + Sync {
     async fn head(&self, recording: &RecordingRef) -> Result<ObjectHead, PortError>;
-    async fn fetch(&self, recording: &RecordingRef) -> Result<Vec<u8>, PortError>;
+    /// A profile or custom template; `NotFound(s3://bucket/key)` when there is none. These
+    /// keys name no patient, so errors quote them.
+    async fn read_control(&self, bucket: &str, key: &str) -> Result<Vec<u8>, PortError>;
 }
+
+/// Control-plane objects are a few KB; a larger one is a mistake, refused before it is read.
+pub const MAX_CONTROL_OBJECT_BYTES: i64 = 256 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct S3Recordings {
@@ -303,7 +309,7 @@ where
 }
 
 #[async_trait]
-impl RecordingSource for S3Recordings {
+impl Uploads for S3Recordings {
     async fn head(&self, recording: &RecordingRef) -> Result<ObjectHead, PortError> {
         let output = self
             .client
@@ -323,7 +329,35 @@ impl RecordingSource for S3Recordings {
         })
     }
 
-    async fn fetch(&self, recording: &RecordingRef) -> Result<Vec<u8>, PortError> {
+    async fn read_control(&self, bucket: &str, key: &str) -> Result<Vec<u8>, PortError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
+                    PortError::NotFound(format!("s3://{bucket}/{key}"))
+                } else {
+                    port_error(&format!("cannot read s3://{bucket}/{key}"), &e)
+                }
+            })?;
+        if output.content_length.unwrap_or(0) > MAX_CONTROL_OBJECT_BYTES {
+            return Err(PortError::Permanent {
+                message: format!(
+                    "s3://{bucket}/{key} is larger than {MAX_CONTROL_OBJECT_BYTES} bytes"
+                ),
+            });
+        }
+        collect_body(output.body, &format!("s3://{bucket}/{key}")).await
+    }
+}
+
+impl S3Recordings {
+    /// Exactly the version the job names.
+    pub async fn fetch_version(&self, recording: &RecordingRef) -> Result<Vec<u8>, PortError> {
         let output = self
             .client
             .get_object()
@@ -334,6 +368,21 @@ impl RecordingSource for S3Recordings {
             .await
             .map_err(|e| recording_error("read", recording, &e))?;
         collect_body(output.body, &recording.redacted()).await
+    }
+}
+
+#[async_trait]
+impl RecordingSource for S3Recordings {
+    async fn fetch(&self, media_uri: &str) -> Result<Recording, PortError> {
+        // The URI is not quoted: its key may name the patient, and reasons are logged.
+        let recording = RecordingRef::parse(media_uri).ok_or_else(|| PortError::Permanent {
+            message: "the job's media URI is not an s3://bucket/key URI".into(),
+        })?;
+        let bytes = self.fetch_version(&recording).await?;
+        Ok(Recording {
+            body: RecordingBody::Bytes(bytes),
+            extension: crate::upload::extension(&recording.key),
+        })
     }
 }
 

@@ -1,38 +1,11 @@
-//! The hand-off between stages: one SQS message per job, body `{"JobName": "<name>"}`.
+//! The hand-off between stages on SQS: one message per job, body `{"JobName": "<name>"}`
+//! (`veriscribe_core::ports::StepMessage`).
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use veriscribe_core::ports::PortError;
+pub use veriscribe_core::ports::{StepMessage, StepQueue};
 
 use crate::error::port_error;
-
-/// Everything else is read from the job row, so a message carries no patient data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StepMessage {
-    pub job_name: String,
-}
-
-impl StepMessage {
-    pub fn new(job_name: impl Into<String>) -> Self {
-        Self {
-            job_name: job_name.into(),
-        }
-    }
-
-    pub fn to_body(&self) -> String {
-        serde_json::json!({ "JobName": self.job_name }).to_string()
-    }
-
-    pub fn from_body(body: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(body)
-    }
-}
-
-#[async_trait]
-pub trait StepQueue: Send + Sync {
-    async fn send(&self, message: &StepMessage) -> Result<(), PortError>;
-}
 
 #[derive(Debug, Clone)]
 pub struct SqsStepQueue {

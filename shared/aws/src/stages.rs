@@ -1,11 +1,12 @@
-//! What each Lambda stage does with one event. The functions' handlers only translate their
-//! event into these calls; every decision (validate, idempotency, retry or fail) is made here.
+//! The AWS driver of the job lifecycle (`veriscribe-lifecycle`): what start-job does with an S3
+//! event (which upload, which version, which settings: stack defaults, the folder's profile,
+//! the object's metadata), and how the queue steps run one SQS batch. The steps themselves
+//! (transcribe, write the note, settle, fail) are the lifecycle's, shared with the CLI.
 //!
 //! Idempotency: the job row is created with a conditional put (one row per upload version); the
 //! hand-off is recorded on the row, so a repeated start sends the message only if an earlier
-//! attempt died before sending it; stages move the job forward only (conditional updates), redo
-//! their work from the start on redelivery (outputs are overwritten whole) and acknowledge
-//! messages for finished jobs without doing anything.
+//! attempt died before sending it; steps move the job forward only (conditional updates),
+//! write their outputs once, and acknowledge messages for finished jobs without doing anything.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,28 +17,30 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde::Serialize;
 use time::OffsetDateTime;
 use tracing::{info, info_span, warn, Instrument};
-use veriscribe_core::formats::{
-    ChannelDefinition, JobSettings, JobStatus, MedicalScribeJob, MedicalScribeOutput, OutputFormat,
-    StatusChange, TranscriptFile,
+use veriscribe_core::formats::{ChannelDefinition, JobSettings, MedicalScribeJob};
+use veriscribe_core::ports::{HandoffLedger, JobEvents, JobStore, PortError, StepQueue};
+pub use veriscribe_core::ports::{RecognizedAudio, Recognizer};
+pub use veriscribe_lifecycle::note::job_documentation;
+pub use veriscribe_lifecycle::{
+    fail_after_retries, mark_failed, NoteStage, OutputLayout, StepOutcome, Submitted,
+    TranscribeStage, STAGE_NOTE, STAGE_START, STAGE_TRANSCRIBE,
 };
-use veriscribe_core::ports::{Envelope, JobStore, ObjectStore, PortError};
-use veriscribe_core::speech::Recognition;
-use veriscribe_core::stages::{self, ConversationSettings, TRANSCRIPT_FILE};
 
 use crate::config::Config;
-use crate::dynamodb::HandoffLedger;
 use crate::error::StageError;
-use crate::metrics::{Metrics, Unit, AUDIO_SECONDS, JOB_DURATION_SECONDS, REAL_TIME_FACTOR};
-use crate::s3::{ObjectHead, RecordingRef, RecordingSource};
-use crate::settings::{resolve_settings, SettingsDefaults};
-use crate::sqs::{StepMessage, StepQueue};
+use crate::s3::{ObjectHead, RecordingRef, Uploads};
+use crate::settings::{
+    profile_for_key, resolve_layers, SettingsDefaults, SettingsLayer, SettingsProblem,
+};
+use crate::sqs::StepMessage;
 use crate::upload::{
     decode_event_key, extension, is_supported_extension, job_name_for, SUPPORTED_EXTENSIONS,
 };
 
-pub const STAGE_START: &str = "start-job";
-pub const STAGE_TRANSCRIBE: &str = "transcribe";
-pub const STAGE_NOTE: &str = "generate-note";
+/// The output bucket's keys: `<JobName>/<file>`.
+pub fn output_key(job_name: &str, file: &str) -> String {
+    OutputLayout::JobFolders.key(job_name, file)
+}
 
 /// One object named by an S3 event record, key still URL-encoded as S3 sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,10 +105,10 @@ impl UploadPolicy {
 pub struct StartJob {
     pub jobs: Arc<dyn JobStore>,
     pub handoff: Arc<dyn HandoffLedger>,
-    pub recordings: Arc<dyn RecordingSource>,
+    pub recordings: Arc<dyn Uploads>,
     pub transcribe_queue: Arc<dyn StepQueue>,
     pub policy: UploadPolicy,
-    pub metrics: Metrics,
+    pub events: Arc<dyn JobEvents>,
 }
 
 impl StartJob {
@@ -165,7 +168,7 @@ impl StartJob {
         let span = info_span!("upload", job = %job_name, stage = STAGE_START);
         let mut verdict = match &head {
             None => Err("the recording was deleted before its job could start".to_string()),
-            Some(head) => self.check(&key, head),
+            Some(head) => self.check(bucket, &key, head).await?,
         };
         // An event without a version id (hand-made, or a bucket without versioning): pin the
         // version HEAD saw if it is the uploaded object; a different ETag means a newer upload
@@ -204,32 +207,93 @@ impl StartJob {
         }
     }
 
-    fn check(
+    /// The upload's settings, or why it cannot be processed (the outer error is a failure to
+    /// read a profile or template that a retry can fix).
+    async fn check(
         &self,
+        bucket: &str,
         key: &str,
         head: &ObjectHead,
-    ) -> Result<(JobSettings, Vec<ChannelDefinition>), String> {
+    ) -> Result<Result<(JobSettings, Vec<ChannelDefinition>), String>, StageError> {
         if !is_supported_extension(key) {
             let found = extension(key).map_or("none".to_string(), |e| format!(".{e}"));
-            return Err(format!(
+            return Ok(Err(format!(
                 "unsupported file type ({found}); upload one of: {}",
                 SUPPORTED_EXTENSIONS
                     .iter()
                     .map(|e| format!(".{e}"))
                     .collect::<Vec<_>>()
                     .join(", ")
-            ));
+            )));
         }
         if head.size == 0 {
-            return Err("the recording is empty (0 bytes)".into());
+            return Ok(Err("the recording is empty (0 bytes)".into()));
         }
         if head.size > self.policy.max_audio_bytes {
-            return Err(format!(
+            return Ok(Err(format!(
                 "the recording is {} bytes, more than the limit of {} bytes",
                 head.size, self.policy.max_audio_bytes
-            ));
+            )));
         }
-        resolve_settings(&self.policy.defaults, &head.metadata).map_err(|e| e.to_string())
+        match self.settings_for(bucket, key, head).await {
+            Ok(Ok(settings)) => Ok(Ok(settings)),
+            Ok(Err(problem)) => Ok(Err(problem.to_string())),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Defaults, then the folder's profile, then the object's metadata; named custom templates
+    /// read from `templates/` in the upload's bucket.
+    async fn settings_for(
+        &self,
+        bucket: &str,
+        key: &str,
+        head: &ObjectHead,
+    ) -> Result<Result<(JobSettings, Vec<ChannelDefinition>), SettingsProblem>, StageError> {
+        let mut layers = Vec::new();
+        match profile_for_key(&self.policy.recordings_prefix, key) {
+            Err(problem) => return Ok(Err(problem)),
+            Ok(None) => {}
+            Ok(Some((_, file))) => match self.recordings.read_control(bucket, &file).await {
+                Ok(bytes) => match SettingsLayer::from_profile(&file, &bytes) {
+                    Ok(layer) => layers.push(layer),
+                    Err(problem) => return Ok(Err(problem)),
+                },
+                Err(PortError::NotFound(_)) => return Ok(Err(SettingsProblem::MissingProfile)),
+                Err(e) => return Err(StageError::from_port("cannot read the upload's profile", e)),
+            },
+        }
+        match SettingsLayer::from_metadata(&head.metadata) {
+            Ok(layer) => layers.push(layer),
+            Err(problem) => return Ok(Err(problem)),
+        }
+        for layer in &mut layers {
+            let Some((file, source)) = layer
+                .template_file()
+                .map(|(f, s)| (f.to_string(), s.to_string()))
+            else {
+                continue;
+            };
+            let text = match self.recordings.read_control(bucket, &file).await {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(PortError::NotFound(_)) => {
+                    return Ok(Err(SettingsProblem::MissingTemplate {
+                        origin: source,
+                        file,
+                    }))
+                }
+                Err(e) => {
+                    return Err(StageError::from_port(
+                        "cannot read the upload's custom template",
+                        e,
+                    ))
+                }
+            };
+            if let Err(problem) = layer.resolve_template_file(&text) {
+                return Ok(Err(problem));
+            }
+        }
+        Ok(resolve_layers(&self.policy.defaults, &layers))
     }
 
     /// One FAILED row (still one row per upload) and no message.
@@ -240,68 +304,32 @@ impl StartJob {
         reason: String,
         now: OffsetDateTime,
     ) -> Result<StartOutcome, StageError> {
-        let mut job = MedicalScribeJob::new_queued(
+        veriscribe_lifecycle::reject(
+            &*self.jobs,
+            &*self.events,
             &job_name,
             media_uri,
-            JobSettings::default(),
-            Vec::new(),
+            &reason,
             now,
-        );
-        StatusChange::fail(&reason, now).apply(&mut job);
-        match self.jobs.create(&job).await {
-            Ok(()) => {
-                warn!(reason = %reason, "upload rejected; job FAILED");
-                self.metrics.job_failed(STAGE_START, &job_name);
-            }
-            Err(PortError::AlreadyExists(_)) => info!("duplicate event for a rejected upload"),
-            Err(e) => return Err(StageError::from_port("cannot record the rejected job", e)),
-        }
+        )
+        .await?;
         Ok(StartOutcome::Rejected { job_name, reason })
     }
 
     async fn queue(&self, job: MedicalScribeJob) -> Result<StartOutcome, StageError> {
-        let job_name = job.medical_scribe_job_name.clone();
-        let duplicate = match self.jobs.create(&job).await {
-            Ok(()) => false,
-            Err(PortError::AlreadyExists(_)) => true,
-            Err(e) => return Err(StageError::from_port("cannot create the job", e)),
-        };
-        if duplicate {
-            let existing = self
-                .jobs
-                .get(&job_name)
-                .await
-                .map_err(|e| StageError::from_port("cannot read the existing job", e))?;
-            let handed_off = self
-                .handoff
-                .is_handed_off(&job_name)
-                .await
-                .map_err(|e| StageError::from_port("cannot read the existing job", e))?;
-            if existing.medical_scribe_job_status != JobStatus::Queued || handed_off {
-                info!(status = %existing.medical_scribe_job_status, "duplicate upload event ignored");
-                return Ok(StartOutcome::Duplicate {
-                    job_name,
-                    resent: false,
-                });
+        let submitted = veriscribe_lifecycle::submit(
+            &*self.jobs,
+            &*self.handoff,
+            &*self.transcribe_queue,
+            &*self.events,
+            &job,
+        )
+        .await?;
+        Ok(match submitted {
+            Submitted::Queued { job_name } => StartOutcome::Queued { job_name },
+            Submitted::Duplicate { job_name, resent } => {
+                StartOutcome::Duplicate { job_name, resent }
             }
-            info!("job exists but was never handed off; handing it off now");
-        }
-        self.transcribe_queue
-            .send(&StepMessage::new(&job_name))
-            .await
-            .map_err(|e| StageError::from_port("cannot queue the job", e))?;
-        self.handoff
-            .mark_handed_off(&job_name)
-            .await
-            .map_err(|e| StageError::from_port("cannot record the hand-off", e))?;
-        info!("job QUEUED");
-        Ok(if duplicate {
-            StartOutcome::Duplicate {
-                job_name,
-                resent: true,
-            }
-        } else {
-            StartOutcome::Queued { job_name }
         })
     }
 }
@@ -313,384 +341,12 @@ fn ignored(reason: &str) -> StartOutcome {
     }
 }
 
-/// What a queue stage did with one message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "Outcome")]
-pub enum StepOutcome {
-    Done,
-    /// The job was already COMPLETED or FAILED (a stale redelivery): acknowledged, nothing done.
-    AlreadyFinished {
-        status: JobStatus,
-    },
-    /// The job ended FAILED with this reason; the message is consumed.
-    Failed {
-        reason: String,
-    },
-    /// No such job; the message is consumed.
-    Skipped {
-        reason: String,
-    },
-}
-
-/// Recognised speech and the length of the recording.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecognizedAudio {
-    pub recognition: Recognition,
-    pub audio_seconds: f64,
-}
-
-/// Speech recognition over a whole recording (blocking; run off the async threads). The
-/// transcribe function implements it with whisper.cpp; the library needs no ASR dependency.
-pub trait Recognizer: Send + Sync {
-    /// Recognises `audio` as the job's settings ask: channel identification, or speaker
-    /// labels (diarization into at most `max_speaker_labels` voices).
-    fn recognise(
-        &self,
-        audio: Vec<u8>,
-        extension: Option<&str>,
-        settings: &JobSettings,
-    ) -> Result<RecognizedAudio, StageError>;
-}
-
-/// transcribe: transcribe queue → recording → transcript.json → note queue.
-pub struct TranscribeStage {
-    pub jobs: Arc<dyn JobStore>,
-    pub recordings: Arc<dyn RecordingSource>,
-    /// The output location; keys are `<JobName>/transcript.json`.
-    pub outputs: Arc<dyn ObjectStore>,
-    pub note_queue: Arc<dyn StepQueue>,
-    pub recognizer: Arc<dyn Recognizer>,
-    pub metrics: Metrics,
-}
-
-pub fn output_key(job_name: &str, file: &str) -> String {
-    format!("{job_name}/{file}")
-}
-
-impl TranscribeStage {
-    pub async fn run(&self, job_name: &str) -> Result<StepOutcome, StageError> {
-        let job = match self.jobs.get(job_name).await {
-            Ok(job) => job,
-            Err(PortError::NotFound(_)) => return Ok(skipped_missing()),
-            Err(e) => return Err(StageError::from_port("cannot read the job", e)),
-        };
-        if job.medical_scribe_job_status.is_terminal() {
-            return Ok(already_finished(job.medical_scribe_job_status));
-        }
-        let job = match self
-            .jobs
-            .update(job_name, &StatusChange::start(OffsetDateTime::now_utc()))
-            .await
-        {
-            Ok(job) => job,
-            Err(PortError::StateConflict { actual, .. }) => return Ok(already_finished(actual)),
-            Err(e) => return Err(StageError::from_port("cannot mark the job IN_PROGRESS", e)),
-        };
-        let result = self.transcribe(&job).await;
-        settle(
-            &*self.jobs,
-            &self.metrics,
-            STAGE_TRANSCRIBE,
-            job_name,
-            result,
-        )
-        .await
-    }
-
-    async fn transcribe(&self, job: &MedicalScribeJob) -> Result<StepOutcome, StageError> {
-        let name = &job.medical_scribe_job_name;
-        // The URI is not quoted in the reason: its key may name the patient, and reasons are logged.
-        let recording = RecordingRef::parse(&job.media.media_file_uri).ok_or_else(|| {
-            StageError::permanent("the job's media URI is not an s3://bucket/key URI")
-        })?;
-        let audio = match self.recordings.fetch(&recording).await {
-            Ok(audio) => audio,
-            Err(PortError::NotFound(_)) => {
-                return Err(StageError::permanent(format!(
-                    "{} no longer exists: it was deleted before it could be transcribed",
-                    recording.redacted()
-                )))
-            }
-            Err(e) => return Err(StageError::from_port("cannot read the recording", e)),
-        };
-        let audio_bytes = audio.len();
-        let ext = extension(&recording.key);
-        let settings = job.settings.clone();
-        let recognizer = self.recognizer.clone();
-        let started = Instant::now();
-        let recognized = tokio::task::spawn_blocking(move || {
-            recognizer.recognise(audio, ext.as_deref(), &settings)
-        })
-        .await
-        .map_err(|e| {
-            if e.is_panic() {
-                // Deterministic code on the same bytes panics again: fail now, not after
-                // three redeliveries and the dead-letter queue.
-                StageError::permanent(
-                    "speech recognition crashed on this recording (an internal error); \
-                     retrying would fail the same way",
-                )
-            } else {
-                StageError::Transient(format!("speech recognition was cancelled: {e}"))
-            }
-        })??;
-        let recognition_seconds = started.elapsed().as_secs_f64();
-
-        let transcript = stages::transcript_from_recognition(
-            &recognized.recognition,
-            &ConversationSettings::for_job(job),
-        );
-        let body = serde_json::to_vec_pretty(&transcript)
-            .map_err(|e| StageError::permanent(format!("cannot serialise the transcript: {e}")))?;
-        // Write-once: a concurrent or redelivered message leaves the first transcript as it is.
-        let written = self
-            .outputs
-            .put_new(&output_key(name, TRANSCRIPT_FILE), body, "application/json")
-            .await
-            .map_err(|e| StageError::from_port("cannot write the transcript", e))?;
-        if !written {
-            info!("transcript already written by an earlier delivery; kept as it was");
-        }
-        self.note_queue
-            .send(&StepMessage::new(name))
-            .await
-            .map_err(|e| StageError::from_port("cannot queue the note step", e))?;
-        let audio_seconds = recognized.audio_seconds;
-        let real_time_factor = recognition_seconds / audio_seconds.max(1e-9);
-        info!(
-            audio_bytes,
-            audio_seconds,
-            recognition_seconds,
-            real_time_factor,
-            tokens = recognized.recognition.tokens.len(),
-            segments = transcript.conversation.transcript_segments.len(),
-            insights = transcript.conversation.clinical_insights.len(),
-            "transcript written"
-        );
-        self.metrics.emit(
-            STAGE_TRANSCRIBE,
-            name,
-            &[
-                (AUDIO_SECONDS, audio_seconds, Unit::Seconds),
-                (REAL_TIME_FACTOR, real_time_factor, Unit::None),
-            ],
-        );
-        Ok(StepOutcome::Done)
-    }
-}
-
-/// generate-note: note queue → documentation → KMS-encrypted summary → COMPLETED.
-pub struct NoteStage {
-    pub jobs: Arc<dyn JobStore>,
-    pub outputs: Arc<dyn ObjectStore>,
-    pub envelope: Arc<dyn Envelope>,
-    pub metrics: Metrics,
-}
-
-impl NoteStage {
-    pub async fn run(&self, job_name: &str) -> Result<StepOutcome, StageError> {
-        let job = match self.jobs.get(job_name).await {
-            Ok(job) => job,
-            Err(PortError::NotFound(_)) => return Ok(skipped_missing()),
-            Err(e) => return Err(StageError::from_port("cannot read the job", e)),
-        };
-        match job.medical_scribe_job_status {
-            status if status.is_terminal() => return Ok(already_finished(status)),
-            JobStatus::Queued => {
-                // Only reachable out of order; retried, and failed through the DLQ if it persists.
-                return Err(StageError::Transient(format!(
-                    "job {job_name} is QUEUED: it has not been transcribed yet"
-                )));
-            }
-            _ => {}
-        }
-        let result = self.write_note(&job).await;
-        settle(&*self.jobs, &self.metrics, STAGE_NOTE, job_name, result).await
-    }
-
-    async fn write_note(&self, job: &MedicalScribeJob) -> Result<StepOutcome, StageError> {
-        let name = &job.medical_scribe_job_name;
-        let format = job.settings.output_format;
-        let (note_file, codes_file) = stages::output_files(format);
-        let transcript_key = output_key(name, TRANSCRIPT_FILE);
-        let note_key = output_key(name, note_file);
-        let bytes = match self.outputs.get(&transcript_key).await {
-            Ok(bytes) => bytes,
-            Err(PortError::NotFound(_)) => {
-                return Err(StageError::permanent(format!(
-                    "the transcript {} is missing",
-                    self.outputs.uri(&transcript_key)
-                )))
-            }
-            Err(e) => return Err(StageError::from_port("cannot read the transcript", e)),
-        };
-        let transcript: TranscriptFile = serde_json::from_slice(&bytes).map_err(|e| {
-            StageError::permanent(format!(
-                "the transcript is not HealthScribe transcript JSON: {e}"
-            ))
-        })?;
-        let template = job.settings.clinical_note_generation_settings.note_template;
-        let note_settings = stages::NoteSettings {
-            patient_pronouns: job.settings.patient_pronouns,
-        };
-        let documentation = stages::documentation_with(&transcript, template, &note_settings)
-            .map_err(|e| {
-                StageError::permanent(format!("the clinical note failed its evidence check: {e}"))
-            })?;
-        let codes = stages::medical_codes(&transcript);
-        let (note_body, codes_body, content_type) = match format {
-            OutputFormat::Encrypted => (
-                stages::seal_documentation(&documentation, name, &*self.envelope)
-                    .await
-                    .map_err(|e| StageError::from_port("cannot encrypt the clinical note", e))?,
-                stages::seal_codes(&codes, name, &*self.envelope)
-                    .await
-                    .map_err(|e| StageError::from_port("cannot encrypt the code suggestions", e))?,
-                "application/octet-stream",
-            ),
-            // Plaintext JSON as HealthScribe writes it; the output store encrypts at rest
-            // (SSE-KMS with the stack's key).
-            OutputFormat::HealthScribe => (
-                to_json(&documentation, "the clinical note")?,
-                to_json(&codes, "the code suggestions")?,
-                "application/json",
-            ),
-        };
-        // Only ever written after encryption succeeded: a KMS failure leaves no note object. The
-        // note goes last: its presence means the job's outputs are whole. Write-once, so a
-        // concurrent delivery of the same message changes nothing the first one wrote.
-        self.outputs
-            .put_new(&output_key(name, codes_file), codes_body, content_type)
-            .await
-            .map_err(|e| StageError::from_port("cannot write the code suggestions", e))?;
-        let written = self
-            .outputs
-            .put_new(&note_key, note_body, content_type)
-            .await
-            .map_err(|e| StageError::from_port("cannot write the clinical note", e))?;
-        if !written {
-            info!("note already written by another delivery; kept as it was");
-        }
-        let output = MedicalScribeOutput {
-            transcript_file_uri: self.outputs.uri(&transcript_key),
-            clinical_document_uri: self.outputs.uri(&note_key),
-        };
-        let completed = match self
-            .jobs
-            .update(
-                name,
-                &StatusChange::complete(output, OffsetDateTime::now_utc()),
-            )
-            .await
-        {
-            Ok(job) => job,
-            Err(PortError::StateConflict { actual, .. }) => return Ok(already_finished(actual)),
-            Err(e) => return Err(StageError::from_port("cannot mark the job COMPLETED", e)),
-        };
-        let duration = completed.completion_time.map_or(0.0, |done| {
-            (done - completed.creation_time).as_seconds_f64()
-        });
-        let sections = &documentation.clinical_documentation.sections;
-        info!(
-            template = %template,
-            output_format = %format,
-            sections = sections.len(),
-            sentences = sections.iter().map(|s| s.summary.len()).sum::<usize>(),
-            codes = codes.medical_codes.codes.len(),
-            job_seconds = duration,
-            "job COMPLETED"
-        );
-        self.metrics.emit(
-            STAGE_NOTE,
-            name,
-            &[(JOB_DURATION_SECONDS, duration, Unit::Seconds)],
-        );
-        Ok(StepOutcome::Done)
-    }
-}
-
-fn to_json<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, StageError> {
-    serde_json::to_vec_pretty(value)
-        .map_err(|e| StageError::permanent(format!("cannot serialise {what}: {e}")))
-}
-
-fn skipped_missing() -> StepOutcome {
-    warn!("no such job; message dropped");
-    StepOutcome::Skipped {
-        reason: "no such job".into(),
-    }
-}
-
-fn already_finished(status: JobStatus) -> StepOutcome {
-    info!(status = %status, "job already finished; redelivery acknowledged");
-    StepOutcome::AlreadyFinished { status }
-}
-
-/// Permanent errors end the job FAILED and consume the message; transient ones are handed back.
-async fn settle(
-    jobs: &dyn JobStore,
-    metrics: &Metrics,
-    stage: &'static str,
-    job_name: &str,
-    result: Result<StepOutcome, StageError>,
-) -> Result<StepOutcome, StageError> {
-    match result {
-        Err(StageError::Permanent { reason }) => {
-            mark_failed(jobs, metrics, stage, job_name, &reason).await?;
-            Ok(StepOutcome::Failed { reason })
-        }
-        other => other,
-    }
-}
-
-/// Moves the job to FAILED unless it already finished. `true` if this call failed it.
-pub async fn mark_failed(
-    jobs: &dyn JobStore,
-    metrics: &Metrics,
-    stage: &str,
-    job_name: &str,
-    reason: &str,
-) -> Result<bool, StageError> {
-    match jobs
-        .update(
-            job_name,
-            &StatusChange::fail(reason, OffsetDateTime::now_utc()),
-        )
-        .await
-    {
-        Ok(_) => {
-            warn!(reason, "job FAILED");
-            metrics.job_failed(stage, job_name);
-            Ok(true)
-        }
-        Err(PortError::StateConflict { .. } | PortError::NotFound(_)) => Ok(false),
-        Err(e) => Err(StageError::from_port("cannot mark the job FAILED", e)),
-    }
-}
-
-/// A message that reached the stage's dead-letter queue: its retries are spent.
-pub async fn fail_after_retries(
-    jobs: &dyn JobStore,
-    metrics: &Metrics,
-    stage: &str,
-    job_name: &str,
-) -> Result<StepOutcome, StageError> {
-    let reason = format!("processing failed repeatedly at stage {stage}");
-    if mark_failed(jobs, metrics, stage, job_name, &reason).await? {
-        Ok(StepOutcome::Failed { reason })
-    } else {
-        Ok(StepOutcome::Skipped {
-            reason: "the job had already finished".into(),
-        })
-    }
-}
-
 /// A stage driven by SQS messages `{"JobName": …}`.
 #[async_trait]
 pub trait QueueStage: Send + Sync {
     fn stage_name(&self) -> &'static str;
     fn jobs(&self) -> &dyn JobStore;
-    fn metrics(&self) -> &Metrics;
+    fn events(&self) -> &dyn JobEvents;
     async fn run(&self, job_name: &str) -> Result<StepOutcome, StageError>;
 }
 
@@ -702,8 +358,8 @@ impl QueueStage for TranscribeStage {
     fn jobs(&self) -> &dyn JobStore {
         &*self.jobs
     }
-    fn metrics(&self) -> &Metrics {
-        &self.metrics
+    fn events(&self) -> &dyn JobEvents {
+        &*self.events
     }
     async fn run(&self, job_name: &str) -> Result<StepOutcome, StageError> {
         TranscribeStage::run(self, job_name).await
@@ -718,8 +374,8 @@ impl QueueStage for NoteStage {
     fn jobs(&self) -> &dyn JobStore {
         &*self.jobs
     }
-    fn metrics(&self) -> &Metrics {
-        &self.metrics
+    fn events(&self) -> &dyn JobEvents {
+        &*self.events
     }
     async fn run(&self, job_name: &str) -> Result<StepOutcome, StageError> {
         NoteStage::run(self, job_name).await
@@ -754,7 +410,7 @@ pub async fn process_sqs_event(
         let started = Instant::now();
         let result = async {
             if from_dead_letters {
-                fail_after_retries(stage.jobs(), stage.metrics(), stage_name, &message.job_name)
+                fail_after_retries(stage.jobs(), stage.events(), stage_name, &message.job_name)
                     .await
             } else {
                 stage.run(&message.job_name).await

@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use veriscribe_core::formats::{JobStatus, MedicalScribeJob, StatusChange};
-use veriscribe_core::ports::{JobStore, ObjectStore, PortError};
+use veriscribe_core::ports::{
+    HandoffLedger, JobStore, ObjectStore, PortError, Recording, RecordingBody, RecordingSource,
+    StepMessage, StepQueue,
+};
 
-use crate::dynamodb::HandoffLedger;
 use crate::metrics::Metrics;
-use crate::s3::{ObjectHead, RecordingRef, RecordingSource};
-use crate::sqs::{StepMessage, StepQueue};
+use crate::s3::{ObjectHead, RecordingRef, Uploads};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -286,7 +287,7 @@ impl MemoryRecordings {
 }
 
 #[async_trait]
-impl RecordingSource for MemoryRecordings {
+impl Uploads for MemoryRecordings {
     async fn head(&self, recording: &RecordingRef) -> Result<ObjectHead, PortError> {
         if let Some(error) = lock(&self.fail_next_head).take() {
             return Err(error);
@@ -294,8 +295,29 @@ impl RecordingSource for MemoryRecordings {
         self.find(recording).map(|(_, head)| head)
     }
 
-    async fn fetch(&self, recording: &RecordingRef) -> Result<Vec<u8>, PortError> {
-        self.find(recording).map(|(bytes, _)| bytes)
+    async fn read_control(&self, bucket: &str, key: &str) -> Result<Vec<u8>, PortError> {
+        let control = RecordingRef {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: None,
+        };
+        self.find(&control)
+            .map(|(bytes, _)| bytes)
+            .map_err(|_| PortError::NotFound(format!("s3://{bucket}/{key}")))
+    }
+}
+
+#[async_trait]
+impl RecordingSource for MemoryRecordings {
+    async fn fetch(&self, media_uri: &str) -> Result<Recording, PortError> {
+        let recording = RecordingRef::parse(media_uri).ok_or_else(|| PortError::Permanent {
+            message: "the job's media URI is not an s3://bucket/key URI".into(),
+        })?;
+        let (bytes, _) = self.find(&recording)?;
+        Ok(Recording {
+            body: RecordingBody::Bytes(bytes),
+            extension: crate::upload::extension(&recording.key),
+        })
     }
 }
 

@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 use veriscribe_aws::clients::{s3_client, sqs_client};
 use veriscribe_aws::testing::moto;
 use veriscribe_aws::{
-    DynamoJobStore, HandoffLedger, RecordingRef, RecordingSource, S3ObjectStore, S3Recordings,
-    SqsStepQueue, StepMessage, StepQueue,
+    DynamoJobStore, HandoffLedger, RecordingRef, S3ObjectStore, S3Recordings, SqsStepQueue,
+    StepMessage, StepQueue, Uploads,
 };
 use veriscribe_core::formats::{JobStatus, MedicalScribeJob, MedicalScribeOutput, StatusChange};
 use veriscribe_core::ports::{JobStore, ObjectStore, PortError};
@@ -135,7 +135,7 @@ async fn s3_and_sqs_adapters_round_trip() {
         .send()
         .await
         .unwrap();
-    let recordings = S3Recordings::new(s3);
+    let recordings = S3Recordings::new(s3.clone());
     let at = |key: &str| RecordingRef {
         bucket: bucket.clone(),
         key: key.to_string(),
@@ -153,6 +153,25 @@ async fn s3_and_sqs_adapters_round_trip() {
     );
     assert!(matches!(
         recordings.head(&at("recordings/none.wav")).await,
+        Err(PortError::NotFound(_))
+    ));
+    // Profiles and templates beside the recordings: read whole, a missing one is NotFound.
+    s3.put_object()
+        .bucket(&bucket)
+        .key("profiles/cardio.json")
+        .body(br#"{"note-template": "DAP"}"#.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        recordings
+            .read_control(&bucket, "profiles/cardio.json")
+            .await
+            .unwrap(),
+        br#"{"note-template": "DAP"}"#
+    );
+    assert!(matches!(
+        recordings.read_control(&bucket, "profiles/none.json").await,
         Err(PortError::NotFound(_))
     ));
 

@@ -1,7 +1,8 @@
 //! `KmsEnvelope` against a real KMS API emulator (moto server).
 //!
-//! Skipped unless `VERISCRIBE_TEST_MOTO=1`; then it FAILS if the server is not reachable.
-//! Run:
+//! Like every moto-backed test it never skips: without `VERISCRIBE_TEST_MOTO=1` (or an
+//! `AWS_ENDPOINT_URL`) it FAILS with what to run, and it fails if the server is not reachable
+//! (a test that passes without running would hide a broken KMS path). Run:
 //!   moto_server -H 127.0.0.1 -p 5000 &
 //!   VERISCRIBE_TEST_MOTO=1 AWS_ENDPOINT_URL=http://127.0.0.1:5000 \
 //!     cargo test -p veriscribe-crypto --test kms_moto
@@ -18,13 +19,19 @@ use veriscribe_crypto::{
     parse_header, read_message_context, KmsEnvelope, MSG_DAMAGED, MSG_OTHER_JOB, MSG_OTHER_KEY,
 };
 
-fn moto_client() -> Option<aws_sdk_kms::Client> {
-    if std::env::var("VERISCRIBE_TEST_MOTO").ok().as_deref() != Some("1") {
-        eprintln!("skipped: set VERISCRIBE_TEST_MOTO=1 (and run moto_server) to test KMS");
-        return None;
-    }
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:5000".into());
+fn moto_client() -> aws_sdk_kms::Client {
+    let expected = std::env::var("VERISCRIBE_TEST_MOTO").ok().as_deref() == Some("1");
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|e| !e.is_empty());
+    let endpoint = match (expected, endpoint) {
+        (_, Some(endpoint)) => endpoint,
+        (true, None) => "http://127.0.0.1:5000".to_string(),
+        (false, None) => panic!(
+            "this test needs the moto server: start `moto_server -H 127.0.0.1 -p 5000` and set \
+             VERISCRIBE_TEST_MOTO=1 AWS_ENDPOINT_URL=http://127.0.0.1:5000 (scripts/test.sh does)"
+        ),
+    };
     let authority = endpoint
         .trim_start_matches("http://")
         .trim_start_matches("https://")
@@ -37,9 +44,8 @@ fn moto_client() -> Option<aws_sdk_kms::Client> {
         .unwrap_or_else(|e| panic!("VERISCRIBE_TEST_MOTO=1 but {endpoint} does not resolve: {e}"))
         .next()
         .unwrap();
-    TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap_or_else(|e| {
-        panic!("VERISCRIBE_TEST_MOTO=1 but the KMS emulator at {endpoint} is not reachable: {e}")
-    });
+    TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .unwrap_or_else(|e| panic!("the KMS emulator at {endpoint} is not reachable: {e}"));
     let env_or = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
     let config = aws_sdk_kms::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -53,7 +59,7 @@ fn moto_client() -> Option<aws_sdk_kms::Client> {
             "veriscribe-test",
         ))
         .build();
-    Some(aws_sdk_kms::Client::from_conf(config))
+    aws_sdk_kms::Client::from_conf(config)
 }
 
 async fn new_key(client: &aws_sdk_kms::Client) -> String {
@@ -70,7 +76,7 @@ fn permanent_message(err: PortError) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kms_envelope_round_trip_and_refusals() {
-    let Some(client) = moto_client() else { return };
+    let client = moto_client();
     let arn = new_key(&client).await;
     let envelope = KmsEnvelope::new(client.clone(), arn.clone()).await.unwrap();
     let ctx = artifact_context("kms-job-1", "clinical-document");

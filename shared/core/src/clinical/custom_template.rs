@@ -16,7 +16,7 @@
 //! Each section is routed to a note topic by matching its header, then its instruction, against
 //! the topic vocabulary of [`crate::clinical::routing`]; a section nothing matches stays empty.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clinical::routing::{topic_of_description, NoteTopic};
 use crate::formats::NoteTemplate;
@@ -39,7 +39,8 @@ pub enum CustomTemplateError {
 }
 
 /// One section of a custom template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct CustomSection {
     pub header: String,
     pub instruction: String,
@@ -53,16 +54,20 @@ impl CustomSection {
     }
 }
 
-/// A validated custom template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A validated custom template. Kept in the job record (`Settings.CustomTemplate`) in its JSON
+/// form, so every driver's note step reads it from there; reading it back validates it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawTemplate")]
 pub struct CustomTemplate {
+    #[serde(rename = "BaseTemplate")]
     pub base: NoteTemplate,
+    #[serde(rename = "Sections")]
     /// Empty: the base template's own sections.
     pub sections: Vec<CustomSection>,
 }
 
 #[derive(Deserialize)]
-struct RawTemplate {
+pub(crate) struct RawTemplate {
     #[serde(alias = "BaseTemplate", alias = "baseTemplate")]
     base_template: String,
     #[serde(default, alias = "Sections")]
@@ -90,6 +95,24 @@ pub fn parse_custom_template(text: &str) -> Result<CustomTemplate, CustomTemplat
     } else {
         parse_yaml(text)?
     };
+    validate(raw)
+}
+
+impl TryFrom<RawTemplate> for CustomTemplate {
+    type Error = CustomTemplateError;
+
+    fn try_from(raw: RawTemplate) -> Result<Self, Self::Error> {
+        validate(raw)
+    }
+}
+
+/// Reads the JSON form (what `serde_json::to_value` of a template gives, or the file's keys)
+/// from an already parsed value: a template inlined in a larger document (an AWS profile).
+pub fn custom_template_from_value(
+    value: serde_json::Value,
+) -> Result<CustomTemplate, CustomTemplateError> {
+    let raw: RawTemplate =
+        serde_json::from_value(value).map_err(|e| CustomTemplateError::Syntax(e.to_string()))?;
     validate(raw)
 }
 
@@ -236,6 +259,24 @@ sections:
         assert_eq!(yaml, json);
         assert_eq!(yaml.base, NoteTemplate::HistoryAndPhysical);
         assert_eq!(yaml.sections[1].header, "Lifestyle");
+    }
+
+    #[test]
+    fn the_job_record_form_reads_back_validated() {
+        let template = parse_custom_template(YAML).unwrap();
+        let value = serde_json::to_value(&template).unwrap();
+        assert_eq!(value["BaseTemplate"], "HISTORY_AND_PHYSICAL");
+        assert_eq!(value["Sections"][0]["Header"], template.sections[0].header);
+        let back: CustomTemplate = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(back, template);
+        assert_eq!(custom_template_from_value(value).unwrap(), template);
+        // Reading it back validates it again: a record cannot smuggle in a bad template.
+        let bad = serde_json::json!({"BaseTemplate": "POEM", "Sections": []});
+        assert!(serde_json::from_value::<CustomTemplate>(bad.clone()).is_err());
+        assert!(matches!(
+            custom_template_from_value(bad),
+            Err(CustomTemplateError::UnknownBase(_))
+        ));
     }
 
     #[test]

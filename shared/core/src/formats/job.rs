@@ -7,6 +7,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 use super::documentation::NoteTemplate;
+use crate::clinical::custom_template::CustomTemplate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -164,6 +165,10 @@ pub struct JobSettings {
     /// (HealthScribe takes it beside them) so every driver hands it to the note stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient_pronouns: Option<super::documentation::PatientPronouns>,
+    /// Veriscribe's (as Amazon Connect Health's custom templates): the note's sections. Its base
+    /// template is `ClinicalNoteGenerationSettings.NoteTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_template: Option<CustomTemplate>,
 }
 
 impl Default for JobSettings {
@@ -175,7 +180,72 @@ impl Default for JobSettings {
             clinical_note_generation_settings: ClinicalNoteGenerationSettings::default(),
             output_format: OutputFormat::default(),
             patient_pronouns: None,
+            custom_template: None,
         }
+    }
+}
+
+/// What a caller asks of a job, in the terms of the CLI's flags, the AWS upload metadata and
+/// profiles alike. [`RequestedSettings::job_settings`] is the one place they become the job's
+/// `Settings` and `ChannelDefinitions` (a new setting is added here and there, once).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestedSettings {
+    pub note_template: NoteTemplate,
+    /// Replaces `note_template` by its base template when set.
+    pub custom_template: Option<CustomTemplate>,
+    pub channel_identification: bool,
+    /// Speaker labels mode only.
+    pub max_speakers: u8,
+    /// 0 or 1: which channel the clinician speaks on when channels are identified.
+    pub clinician_channel: u16,
+    pub output_format: OutputFormat,
+    pub patient_pronouns: Option<super::documentation::PatientPronouns>,
+}
+
+impl Default for RequestedSettings {
+    fn default() -> Self {
+        Self {
+            note_template: NoteTemplate::default(),
+            custom_template: None,
+            channel_identification: false,
+            max_speakers: 2,
+            clinician_channel: 0,
+            output_format: OutputFormat::Encrypted,
+            patient_pronouns: None,
+        }
+    }
+}
+
+impl RequestedSettings {
+    /// The job's settings and channel definitions, validated as HealthScribe's
+    /// `StartMedicalScribeJob` would.
+    pub fn job_settings(&self) -> Result<(JobSettings, Vec<ChannelDefinition>), SettingsError> {
+        let channel_identification = self.channel_identification;
+        let note_template = self
+            .custom_template
+            .as_ref()
+            .map_or(self.note_template, |custom| custom.base);
+        let settings = JobSettings {
+            show_speaker_labels: !channel_identification,
+            max_speaker_labels: (!channel_identification).then_some(self.max_speakers),
+            channel_identification,
+            clinical_note_generation_settings: ClinicalNoteGenerationSettings { note_template },
+            output_format: self.output_format,
+            patient_pronouns: self.patient_pronouns,
+            custom_template: self.custom_template.clone(),
+        };
+        let mut channel_definitions = Vec::new();
+        if channel_identification {
+            channel_definitions = default_channel_definitions();
+            if self.clinician_channel == 1 {
+                channel_definitions[0].participant_role = ChannelRole::Patient;
+                channel_definitions[1].participant_role = ChannelRole::Clinician;
+            } else if self.clinician_channel != 0 {
+                return Err(SettingsError::BadChannelDefinitions);
+            }
+        }
+        settings.validate(&channel_definitions)?;
+        Ok((settings, channel_definitions))
     }
 }
 
