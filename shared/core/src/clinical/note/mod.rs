@@ -14,6 +14,7 @@
 //! - `checks`: faithfulness (numbers and sides cited, the chief complaint never denied);
 //! - here: the sections gathered (`Material`) and laid out per template.
 
+mod answers;
 mod checks;
 mod facts;
 mod layout;
@@ -353,6 +354,41 @@ fn dictated_order(raw: &str) -> Option<String> {
     (rest.starts_with("order ") && rest.split_whitespace().count() >= 2).then(|| rest.to_string())
 }
 
+/// The statement (still in the clinician's words) and the answer's segment when sentence `k`
+/// is a clinician's yes/no question, the last of its turn, answered plainly by the patient's
+/// next turn. Symptom questions the review of systems already writes ("Denies fever.") are
+/// left to it.
+fn answered_fact<'a>(
+    conversation: &'a Conversation,
+    all: &[Sentence],
+    k: usize,
+) -> Option<(String, &'a str)> {
+    let s = &all[k];
+    if s.role != RoleKind::Clinician
+        || !matches!(
+            s.section,
+            TranscriptSection::Subjective | TranscriptSection::Objective
+        )
+        || all
+            .get(k + 1)
+            .is_some_and(|next| next.segment_index == s.segment_index)
+    {
+        return None;
+    }
+    let answer = conversation.transcript_segments.get(s.segment_index + 1)?;
+    if answer.participant_details.participant_role.kind != RoleKind::Patient {
+        return None;
+    }
+    let in_review = is_symptom_question(&s.raw)
+        && s.conditions()
+            .any(|i| !i.has_trait(&InsightTraitName::PertainsToFamily));
+    if in_review {
+        return None;
+    }
+    let statement = answers::answered_statement(&s.raw, &answer.content)?;
+    Some((statement, answer.segment_id.as_str()))
+}
+
 /// The sentence material of a visit, sorted into History & Physical sections; the other
 /// templates are views over it.
 #[derive(Default)]
@@ -435,9 +471,16 @@ impl Material {
         // No canned "the patient understands and agrees …" line: a sentence must be made of
         // what its evidence says, and "okay" does not say it.
         for (k, s) in all.iter().enumerate() {
-            if s.is_question {
-                continue;
-            }
+            // A yes/no question plainly answered states a fact (citing both turns); any other
+            // question is not note text.
+            let answered = if s.is_question {
+                match answered_fact(conversation, &all, k) {
+                    Some(fact) => Some(fact),
+                    None => continue,
+                }
+            } else {
+                None
+            };
             if s.has_any(ASSISTANT_CUES) {
                 // "Hey Dragon, order a thyroid panel": an order dictated to the assistant is a
                 // plan item; anything else said to it ("show me the x-ray") is not note text.
@@ -450,7 +493,10 @@ impl Material {
                 }
                 continue;
             }
-            let Some(text) = clean_sentence_as(&s.raw, s.role, pronouns) else {
+            let raw = answered
+                .as_ref()
+                .map_or(s.raw.as_str(), |(text, _)| text.as_str());
+            let Some(text) = clean_sentence_as(raw, s.role, pronouns) else {
                 continue;
             };
             if !reads_as_note(&text) {
@@ -475,13 +521,17 @@ impl Material {
                 }
                 continue;
             };
-            if s.role == RoleKind::Clinician && m.introduction.is_none() {
+            if s.role == RoleKind::Clinician && m.introduction.is_none() && answered.is_none() {
                 if let Some(intro) = introduces_patient(&text) {
                     m.introduction = Some(summarized(intro, &[s.segment_id]));
                     continue;
                 }
             }
-            let ids = [s.segment_id];
+            let mut ids = vec![s.segment_id];
+            ids.extend(answered.as_ref().map(|(_, answer)| *answer));
+            // Answered facts pass the same router gate (0.7 or none at all gave the same train
+            // ROUGE-1, 47.60 / 47.59).
+            let none_max = LEARNED_NONE_MAX;
             match (s.section, s.role) {
                 (TranscriptSection::Subjective, _) => {
                     let (route, p_none) =
@@ -496,7 +546,7 @@ impl Material {
                                 i.category == EntityCategory::BehavioralEnvironmentalSocial
                             }));
                     let past = s.has_trait(&InsightTraitName::PastHistory);
-                    if p_none > LEARNED_NONE_MAX && !(family || social || past) {
+                    if p_none > none_max && !(family || social || past) {
                         continue;
                     }
                     let target = match route {
@@ -523,7 +573,7 @@ impl Material {
                 (TranscriptSection::Objective, RoleKind::Clinician) => {
                     let (route, p_none) =
                         learned::route(&learned::features(&all, k, segment_count));
-                    if p_none > LEARNED_NONE_MAX {
+                    if p_none > none_max {
                         continue;
                     }
                     match route {
