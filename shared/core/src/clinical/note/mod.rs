@@ -19,6 +19,7 @@ mod checks;
 mod facts;
 mod layout;
 mod learned;
+mod opening;
 mod realise;
 mod rewrite;
 
@@ -674,6 +675,13 @@ impl Material {
         if let Some(intro) = m.introduction.take() {
             m.hpi.insert(0, intro.clone());
             m.assessment.insert(0, intro);
+        } else if let Some(opening) =
+            opening::narrative_opening(conversation, &all, &m.chief_complaint, pronouns)
+        {
+            // Opening the assessment too, as a dictated introduction does (train ROUGE-1 48.04
+            // in the history only, 48.25 in both; "presents today for …" 48.22).
+            m.assessment.insert(0, opening.clone());
+            m.hpi.insert(0, opening);
         }
         // Faithfulness, checked on the finished sentences: numbers and sides are in the cited
         // segments, and the history never denies the chief complaint.
