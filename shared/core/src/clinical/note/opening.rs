@@ -104,6 +104,7 @@ pub(super) fn greeted_name(text: &str) -> Option<String> {
 pub(super) fn complaint_phrase(chief_complaint: &str) -> Option<String> {
     let phrase = chief_complaint.trim().trim_end_matches('.').to_lowercase();
     let w: Vec<String> = words(&phrase).into_iter().map(|w| w.lower).collect();
+    // Pronouns other than possessives ("her annual exam" is a reason; "me" is not).
     const NOT_A_NOUN_PHRASE: &[&str] = &[
         "is",
         "are",
@@ -119,17 +120,16 @@ pub(super) fn complaint_phrase(chief_complaint: &str) -> Option<String> {
         "what",
         "how",
         "when",
-        "the patient",
         "patient",
         "she's",
         "he's",
         "it's",
         "date",
         "next",
-        "their",
         "them",
-        "his",
-        "her",
+        "me",
+        "him",
+        "us",
         "has",
         "have",
         "had",
@@ -139,7 +139,7 @@ pub(super) fn complaint_phrase(chief_complaint: &str) -> Option<String> {
         "and",
         "sometimes",
     ];
-    if w.is_empty() || w.len() > 6 || w.iter().any(|x| NOT_A_NOUN_PHRASE.contains(&x.as_str())) {
+    if w.is_empty() || w.len() > 10 || w.iter().any(|x| NOT_A_NOUN_PHRASE.contains(&x.as_str())) {
         return None;
     }
     Some(phrase)
