@@ -361,6 +361,116 @@ pub(super) fn answered_statement(question: &str, answer: &str) -> Option<String>
     (words(&statement).len() >= 3).then(|| format!("{statement}."))
 }
 
+/// How long or since when, as the patient answers it ("about 18 months", "the last four days",
+/// "about four days ago"): the answer's first sentence without fillers, when it is a short
+/// time phrase and nothing else.
+fn time_answer(answer: &str) -> Option<String> {
+    let first = answer.split(['.', '?', '!']).next().unwrap_or("");
+    let mut tokens: Vec<String> = detokenize(first)
+        .split_whitespace()
+        .map(|t| t.trim_end_matches(',').to_string())
+        .collect();
+    while tokens.first().is_some_and(|t| {
+        matches!(
+            bare_word(t).as_str(),
+            "uh" | "um" | "yeah" | "so" | "well" | "oh" | "for" | "mm-hmm" | "hmm"
+        )
+    }) {
+        tokens.remove(0);
+    }
+    let bare: Vec<String> = tokens.iter().map(|t| bare_word(t)).collect();
+    const UNITS: &[&str] = &[
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "hour",
+        "hours",
+        "ago",
+        "yesterday",
+    ];
+    const NOT_A_TIME: &[&str] = &[
+        "i", "i'm", "my", "you", "it", "it's", "this", "was", "is", "not", "sure", "know", "think",
+        "but", "and", "like", "really", "maybe",
+    ];
+    let fits = !bare.is_empty()
+        && bare.len() <= 7
+        && bare.iter().any(|w| UNITS.contains(&w.as_str()))
+        && !bare.iter().any(|w| NOT_A_TIME.contains(&w.as_str()));
+    fits.then(|| tokens.join(" "))
+}
+
+/// A "how long …?" or "when did this start?" question answered with a time alone ("About 18
+/// months.") becomes one statement citing both turns: "you have been taking it for about 18
+/// months." / "this started about 4 days ago." (still the clinician's second person, for
+/// [`clean_sentence_as`]). `None` for any other exchange.
+pub(super) fn answered_time(question: &str, answer: &str) -> Option<String> {
+    let time = time_answer(answer)?;
+    let ago = time.ends_with("ago") || time == "yesterday";
+    let detok = detokenize(question);
+    let mut tokens: Vec<String> = detok
+        .split_whitespace()
+        .map(|t| t.trim_end_matches(['?', '.', '!']).to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    while tokens
+        .first()
+        .is_some_and(|t| LEADING.contains(&bare_word(t).as_str()) || bare_word(t).is_empty())
+    {
+        tokens.remove(0);
+    }
+    let bare: Vec<String> = tokens.iter().map(|t| bare_word(t)).collect();
+    if tokens.iter().any(|t| t.ends_with(','))
+        || bare
+            .iter()
+            .any(|w| REFUSE_WORDS.contains(&w.as_str()) || w.ends_with("n't"))
+    {
+        return None;
+    }
+    let b: Vec<&str> = bare.iter().map(String::as_str).collect();
+    let rest = |from: usize| {
+        let mut r = tokens[from..].to_vec();
+        if r.last().is_some_and(|t| bare_word(t) == "for") {
+            r.pop();
+        }
+        r.join(" ")
+    };
+    let statement = match b.as_slice() {
+        // "How long have you been taking it?" / "How long have you had the pain?"
+        ["how", "long", "have", "you", verb @ ("been" | "had"), ..] if !ago => {
+            format!("you have {verb} {} for {time}", rest(5))
+        }
+        // "How long has this been going on (for)?" / "How many days has this been going on?"
+        ["how", "long", "has", subject @ ("this" | "it" | "that"), "been", ..]
+        | ["how", "many", _, "has", subject @ ("this" | "it" | "that"), "been", ..]
+            if !ago =>
+        {
+            let from = if b[1] == "long" { 5 } else { 6 };
+            format!("{subject} has been {} for {time}", rest(from))
+        }
+        // "When did this start?" / "How long ago did it happen?"
+        ["when", "did", subject @ ("this" | "it" | "that"), verb]
+        | ["how", "long", "ago", "did", subject @ ("this" | "it" | "that"), verb]
+            if ago =>
+        {
+            let past = match *verb {
+                "start" => "started",
+                "happen" => "happened",
+                "begin" => "began",
+                _ => return None,
+            };
+            format!("{subject} {past} {time}")
+        }
+        _ => return None,
+    };
+    let statement = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+    (words(&statement).len() >= 4).then(|| format!("{statement}."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,5 +563,65 @@ mod tests {
         assert_eq!(said("did you hurt your back ?", "yes ."), None);
         // Open questions.
         assert_eq!(said("how long have you had it ?", "yes ."), None);
+    }
+
+    fn timed(question: &str, answer: &str) -> Option<String> {
+        answered_time(question, answer)
+            .and_then(|s| clean_sentence_as(&s, RoleKind::Clinician, Pronouns::FEMALE))
+    }
+
+    #[test]
+    fn short_time_answers_join_their_question() {
+        assert_eq!(
+            timed(
+                "how long have you been taking the crestor ?",
+                "about 18 months ."
+            )
+            .as_deref(),
+            Some("She has been taking the crestor for about 18 months.")
+        );
+        assert_eq!(
+            timed(
+                "and , um , how many days has this been going on for ?",
+                "the last four days ."
+            )
+            .as_deref(),
+            Some("This has been going on for the last 4 days.")
+        );
+        assert_eq!(
+            timed("okay and when did this start", "uh, about four days ago").as_deref(),
+            Some("This started about 4 days ago.")
+        );
+    }
+
+    #[test]
+    fn time_answers_that_say_more_or_other_are_refused() {
+        // Not a time alone, or hedged.
+        assert_eq!(
+            timed("when did this start ?", "this was saturday morning ."),
+            None
+        );
+        assert_eq!(
+            timed("when did this start ?", "i'm not sure , maybe a week ago ."),
+            None
+        );
+        // A point in time does not answer "how long", nor a span "when".
+        assert_eq!(
+            timed("how long have you had the pain ?", "about a week ago ."),
+            None
+        );
+        assert_eq!(timed("when did this start ?", "about a week ."), None);
+        // Open or fronted questions whose subject is elsewhere.
+        assert_eq!(
+            timed(
+                "crestor , how long have you been taking that ?",
+                "about 18 months ."
+            ),
+            None
+        );
+        assert_eq!(
+            timed("how long did i say it would take ?", "two weeks ."),
+            None
+        );
     }
 }

@@ -356,8 +356,8 @@ fn dictated_order(raw: &str) -> Option<String> {
 }
 
 /// The statement (still in the clinician's words) and the answer's segment when sentence `k`
-/// is a clinician's yes/no question, the last of its turn, answered plainly by the patient's
-/// next turn. Symptom questions the review of systems already writes ("Denies fever.") are
+/// is a clinician's yes/no or how-long question, the last of its turn, answered plainly by the
+/// patient's next turn. Symptom questions the review of systems already writes ("Denies fever.") are
 /// left to it.
 fn answered_fact<'a>(
     conversation: &'a Conversation,
@@ -386,7 +386,8 @@ fn answered_fact<'a>(
     if in_review {
         return None;
     }
-    let statement = answers::answered_statement(&s.raw, &answer.content)?;
+    let statement = answers::answered_statement(&s.raw, &answer.content)
+        .or_else(|| answers::answered_time(&s.raw, &answer.content))?;
     Some((statement, answer.segment_id.as_str()))
 }
 
