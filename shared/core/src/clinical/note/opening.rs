@@ -1,8 +1,8 @@
 //! The narrative opening of the history of present illness when the clinician did not dictate
 //! one ("Brian is a 58-year-old male … who presents today for …" is kept as said): the patient
 //! by the name the clinician greets them with (else the pronoun), the past history the visit
-//! affirms, and the chief complaint — "Martha, with a past medical history significant for
-//! depression and hypertension, presents today with knee pain." Only evidence words (name,
+//! affirms, and the chief complaint — "Martha has a past medical history significant for
+//! depression and hypertension and presents today with knee pain." Only evidence words (name,
 //! conditions, complaint) and function words; every segment a word came from is cited.
 
 use super::*;
@@ -145,15 +145,16 @@ pub(super) fn complaint_phrase(chief_complaint: &str) -> Option<String> {
     Some(phrase)
 }
 
-/// "Martha, with a past medical history significant for depression and hypertension, presents
-/// today with knee pain." / "He presents today with knee pain."
+/// "Martha has a past medical history significant for depression and hypertension and presents
+/// today with knee pain." / "He presents today with knee pain." (Read better than the
+/// appositive "Martha, with a past medical history …, presents …", train ROUGE-1 48.31 / 48.29.)
 pub(super) fn opening_sentence(subject: &str, history: &[String], complaint: &str) -> String {
     let subject = capitalize(subject);
     if history.is_empty() {
         format!("{subject} presents today with {complaint}.")
     } else {
         format!(
-            "{subject}, with a past medical history significant for {}, presents today with {complaint}.",
+            "{subject} has a past medical history significant for {} and presents today with {complaint}.",
             join_list(history)
         )
     }
@@ -269,7 +270,7 @@ mod tests {
     fn opening_reads_as_a_clinician_writes_it() {
         assert_eq!(
             opening_sentence("Martha", &["depression".into(), "hypertension".into()], "knee pain"),
-            "Martha, with a past medical history significant for depression and hypertension, presents today with knee pain."
+            "Martha has a past medical history significant for depression and hypertension and presents today with knee pain."
         );
         assert_eq!(
             opening_sentence("he", &[], "knee pain"),
