@@ -5,6 +5,8 @@
     cargo run --release -p veriscribe-core --example note_sentences -- ../shared/data/aci_bench_train.jsonl bench/out/router/train.jsonl
     cargo run --release -p veriscribe-core --example note_sentences -- ../shared/data/aci_bench_dev.jsonl bench/out/router/dev.jsonl
     .venv-notes/bin/python scripts/train_note_router.py ../shared/data bench/out/router [--write]
+        [--folds DIR [--notes]]   (out-of-fold routers; --notes also writes and scores the
+                                   train notes with them: needs the release note_eval example)
 
 Labels come from a lexical alignment: each transcript sentence (as the Rust note cuts it, with the
 features the Rust code extracts) is compared with every sentence of the visit's reference note; the
@@ -19,6 +21,7 @@ grouped by visit on train only. Dev is only scored, never used for fitting or ch
 one line per feature. Deterministic: same inputs, same file.
 """
 import collections
+import os
 import json
 import math
 import re
@@ -164,11 +167,59 @@ def main():
     acc, bal = scores(ydv, list(model.predict(B)))
     print(f"dev accuracy {acc:.3f} balanced {bal:.3f}")
     if "--write" in sys.argv:
-        classes = list(model.classes_)
-        names = vec.get_feature_names_out()
-        out = open("shared/core/data/note_router.tsv", "w")
+        write_model(model, vec, C, "shared/core/data/note_router.tsv", "ACI-Bench train (67 visits)")
+        print("wrote shared/core/data/note_router.tsv")
+    if "--folds" in sys.argv:
+        # Out-of-fold routers: each fitted without one third of the training visits, so that
+        # the note's thresholds can be chosen on train notes the router has not seen
+        # (VERISCRIBE_NOTE_ROUTER=<fold>.tsv note_eval on <fold>.ids' visits).
+        out_dir = sys.argv[sys.argv.index("--folds") + 1]
+        os.makedirs(out_dir, exist_ok=True)
+        for k, (tr, te) in enumerate(GroupKFold(n_splits=3).split(A, ytr, gtr)):
+            m = LogisticRegression(C=C, max_iter=500, class_weight=weights).fit(A[tr], [ytr[i] for i in tr])
+            held = sorted({gtr[i] for i in te})
+            write_model(m, vec, C, f"{out_dir}/fold{k}.tsv", f"ACI-Bench train without fold {k}")
+            with open(f"{out_dir}/fold{k}.ids", "w") as f:
+                f.write("\n".join(held) + "\n")
+            print(f"fold {k}: {len(held)} visits held out -> {out_dir}/fold{k}.tsv")
+        if "--notes" in sys.argv:
+            out_of_fold_notes(kit, out_dir)
+
+
+def out_of_fold_notes(kit, out_dir):
+    """Train notes written with routers that did not see them (each fold's visits with the
+    router fitted on the other two), scored by the kit: the figure to choose note thresholds
+    on, since the shipped router's probabilities on train are in-sample."""
+    import subprocess
+
+    preds = f"{out_dir}/preds.jsonl"
+    with open(preds, "w") as merged:
+        for k in range(3):
+            held = set(open(f"{out_dir}/fold{k}.ids").read().split())
+            visits = f"{out_dir}/fold{k}.jsonl"
+            with open(visits, "w") as f:
+                for line in open(f"{kit}/aci_bench_train.jsonl"):
+                    if json.loads(line)["id"] in held:
+                        f.write(line)
+            env = dict(os.environ, VERISCRIBE_NOTE_ROUTER=f"{out_dir}/fold{k}.tsv")
+            subprocess.run(
+                ["target/release/examples/note_eval", visits, f"{out_dir}/notes{k}", "HISTORY_AND_PHYSICAL", "pipeline"],
+                env=env, check=True, stdout=subprocess.DEVNULL,
+            )
+            merged.write(open(f"{out_dir}/notes{k}/preds.jsonl").read())
+    bench = os.path.join(os.path.dirname(os.path.abspath(kit)), "bench", "score_notes.py")
+    r = json.loads(subprocess.check_output(
+        ["python3", bench, "--reference", f"{kit}/aci_bench_train.jsonl", "--predictions", preds]))
+    f = r["full_note"]
+    print(f"train out-of-fold notes: ROUGE-1/2/Lsum {f['rouge1']:.2f}/{f['rouge2']:.2f}/{f['rougeLsum']:.2f}")
+
+
+def write_model(model, vec, C, path, trained_on):
+    classes = list(model.classes_)
+    names = vec.get_feature_names_out()
+    with open(path, "w") as out:
         out.write(f"# note router: multinomial logistic regression, C={C}, trained by scripts/train_note_router.py\n")
-        out.write("# on ACI-Bench train (67 visits) sentence labels from lexical alignment to the reference notes\n")
+        out.write(f"# on {trained_on} sentence labels from lexical alignment to the reference notes\n")
         out.write("classes\t" + "\t".join(classes) + "\n")
         out.write("bias\t" + "\t".join(f"{b:.4f}" for b in model.intercept_) + "\n")
         W = model.coef_.T
@@ -176,8 +227,6 @@ def main():
             if np.max(np.abs(row)) < 0.01:
                 continue
             out.write(name + "\t" + "\t".join(f"{w:.3f}" for w in row) + "\n")
-        out.close()
-        print("wrote shared/core/data/note_router.tsv")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,10 @@ pub(super) fn chief_complaint(all: &[Sentence]) -> Vec<SummarizedSentence> {
         .iter()
         .take_while(|s| !matches!(s.section, TranscriptSection::AssessmentAndPlan));
     for s in early.clone() {
+        // "What are you here for?" names no reason.
+        if s.is_question {
+            continue;
+        }
         let detok = detokenize(&s.raw);
         let tokens: Vec<&str> = detok.split_whitespace().collect();
         let bare: Vec<String> = tokens.iter().map(|t| bare_word(t)).collect();
@@ -149,6 +153,11 @@ pub(super) fn chief_complaint(all: &[Sentence]) -> Vec<SummarizedSentence> {
                     .find_map(|p| reason.strip_prefix(p))
                     .unwrap_or(&reason);
                 let text = format!("{}.", capitalize(&third_person_possessives(reason)));
+                // "Here for … the patient is." is not a reason; later leads or the affirmed
+                // symptoms may give one.
+                if opening::complaint_phrase(&text).is_none() {
+                    continue;
+                }
                 return vec![summarized(text, &[s.segment_id])];
             }
         }

@@ -724,6 +724,11 @@ impl Pronouns {
         reflexive: "herself",
     };
 
+    /// "he", "she" or "the patient".
+    pub(super) fn subject(&self) -> &'static str {
+        self.subject
+    }
+
     /// He or she when the clinician's words make it clear ("62-year-old male", "Mrs. Smith",
     /// "she has been…" to a colleague or the recorder); the neutral form otherwise. Pronouns in
     /// the clinician's speech may point at relatives, so they count less than terms of address
