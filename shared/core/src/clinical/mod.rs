@@ -14,6 +14,7 @@ pub mod note;
 pub mod pipeline;
 pub mod roles;
 pub mod routing;
+pub mod section_model;
 pub mod sections;
 pub mod support;
 pub mod text;

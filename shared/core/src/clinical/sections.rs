@@ -23,6 +23,7 @@
 //!   ASSESSMENT_AND_PLAN as a whole, not only its turns with plan words.
 
 use crate::clinical::routing::{turn_section_evidence, ConversationCues};
+use crate::clinical::section_model;
 use crate::formats::{ParticipantRole, RoleKind, TranscriptSection};
 
 /// Weight of [`turn_section_evidence`] next to this module's own cues.
@@ -70,16 +71,27 @@ pub fn assign_sections(turns: &[(ParticipantRole, &str)]) -> Vec<TranscriptSecti
     if turns.is_empty() {
         return Vec::new();
     }
+    let cues = cue_emissions(turns);
+    let emissions = section_model::model().emissions(turns, &cues);
+    decode(&emissions)
+        .into_iter()
+        .map(|s| SECTIONS[s].clone())
+        .collect()
+}
+
+/// The hand cue scores of every turn with the conversation's context added (see the module
+/// notes): the emissions of the rule-based sectioning, and features of the learned model.
+pub fn cue_emissions(turns: &[(ParticipantRole, &str)]) -> Vec<[f64; 4]> {
+    if turns.is_empty() {
+        return Vec::new();
+    }
     let mut emissions: Vec<[f64; 4]> = turns
         .iter()
         .map(|(role, text)| section_cues(text, role.kind))
         .collect();
     let first_pass = decode(&emissions);
     add_context_evidence(turns, &first_pass, &mut emissions);
-    decode(&emissions)
-        .into_iter()
-        .map(|s| SECTIONS[s].clone())
-        .collect()
+    emissions
 }
 
 /// Viterbi path (section indexes) through the per-turn emission scores.
