@@ -282,6 +282,7 @@ def main():
     grid_c = [float(x) for x in arg("--c", ["0.3", "1"])]
     grid_w = [int(x) for x in arg("--window", ["3", "5"])]
     grid_e = [float(x) for x in arg("--weight", ["1", "2"])]
+    grid_s = [int(x) for x in arg("--per-snippet", ["0", "1"])]
     grid_h = [float(x) for x in arg("--hand", ["0", "1"])]
     grid_o = [(0.0, float(o), float(a)) for o in arg("--objective", ["0", "0.5", "1", "1.5"]) for a in arg("--plan", ["0", "0.5", "1", "1.5"])]
 
@@ -299,10 +300,15 @@ def main():
                 out.append(Conversation(v["id"], feats, cue_of[v["id"]], aci_labels(v, idf), None))
         return train, val, dev
 
-    def fit(convs, C):
+    def fit(convs, C, per_snippet):
         X = [f for c in convs for f, lab in zip(c.feats, c.labels) if lab]
         y = [lab for c in convs for lab in c.labels if lab]
         g = [c.id for c in convs for lab in c.labels if lab]
+        # per_snippet: every MTS-Dialog snippet weighs the same, however many turns it has (the
+        # measure is per snippet); the mean weight of an MTS turn stays 1.
+        mts_lengths = [len(c.feats) for c in convs if c.label]
+        mean_length = sum(mts_lengths) / max(1, len(mts_lengths))
+        sw = [(mean_length / len(c.feats) if (c.label and per_snippet) else 1.0) for c in convs for lab in c.labels if lab]
         seen = collections.defaultdict(set)
         for x, grp in zip(X, g):
             for f in x:
@@ -310,7 +316,7 @@ def main():
         keep = {f for f, gs in seen.items() if len(gs) >= MIN_COUNT}
         vec = DictVectorizer()
         A = vec.fit_transform([{f: v for f, v in x.items() if f in keep} for x in X])
-        m = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(A, y)
+        m = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(A, y, sample_weight=sw)
         order = [list(m.classes_).index(c) for c in CLASSES]
 
         def probs(feats):
@@ -329,23 +335,23 @@ def main():
             print(fmt("hand cues: MTS validation snippets", hand(val)[0]))
             print(fmt("hand cues: ACI dev aligned turns", hand(dev)[1]))
         groups = [c.id for c in train]
-        for C in grid_c:
+        for C, per_snippet in itertools.product(grid_c, grid_s):
             cv = {}
             for tr, te in GroupKFold(n_splits=5).split(groups, groups=groups):
-                probs = fit([train[i] for i in tr], C)[4]
+                probs = fit([train[i] for i in tr], C, per_snippet)[4]
                 for i in te:
                     cv[train[i].id] = probs(train[i].feats)
             for weight, offsets, hand_weight in itertools.product(grid_e, grid_o, grid_h):
                     ms, ma = measure(train, lambda c: cv[c.id], (weight, offsets, hand_weight))
-                    results.append((ms[0] + ms[1] + ma[0] + ma[1], window, C, (weight, offsets, hand_weight), ms, ma))
-                    print(fmt(f"CV w={window} C={C} W={weight} o={offsets[1]},{offsets[2]} h={hand_weight}: MTS", ms))
+                    results.append((ms[0] + ms[1] + ma[0] + ma[1], window, (C, per_snippet), (weight, offsets, hand_weight), ms, ma))
+                    print(fmt(f"CV w={window} C={C} s={per_snippet} W={weight} o={offsets[1]},{offsets[2]} h={hand_weight}: MTS", ms))
                     print(fmt("   ... ACI aligned turns", ma), flush=True)
-    best = max(results, key=lambda r: (round(r[0], 6), -r[1], -r[2], -r[3][0], -sum(r[3][1]), -r[3][2]))
-    _, window, C, hp, ms, ma = best
+    best = max(results, key=lambda r: (round(r[0], 6), -r[1], -r[2][0], r[2][1], -r[3][0], -sum(r[3][1]), -r[3][2]))
+    _, window, (C, per_snippet), hp, ms, ma = best
     weight, offsets, hand_weight = hp
     train, val, dev = cache[window]
-    model, vec, keep, order, probs = fit(train, C)
-    print(f"chosen (best CV accuracy + balanced accuracy, MTS snippets + ACI turns, on train): window {window} C={C} weight {weight} offsets {offsets} hand {hand_weight}")
+    model, vec, keep, order, probs = fit(train, C, per_snippet)
+    print(f"chosen (best CV accuracy + balanced accuracy, MTS snippets + ACI turns, on train): window {window} C={C} per-snippet weights {per_snippet} weight {weight} offsets {offsets} hand {hand_weight}")
     print(fmt("CV MTS train snippets", ms))
     print(fmt("CV ACI train aligned turns", ma))
     fs, fa = measure(train, lambda c: probs(c.feats), hp)
@@ -357,7 +363,7 @@ def main():
         names = vec.get_feature_names_out()
         W = model.coef_.T[:, order]
         with open("shared/core/data/section_model.tsv", "w") as out:
-            out.write(f"# transcript section model: multinomial logistic regression, C={C}, context window +-{window} turns,\n")
+            out.write(f"# transcript section model: multinomial logistic regression, C={C}, per-snippet weights {per_snippet}, context window +-{window} turns,\n")
             out.write("# trained by scripts/train_section_model.py on MTS-Dialog train rows and ACI-Bench train turns\n")
             out.write("# (labelled by lexical alignment to the reference note divisions)\n")
             out.write(f"# params: window={window} weight={weight} objective={offsets[1]} plan={offsets[2]} hand={hand_weight}\n")
