@@ -17,5 +17,6 @@ pub mod routing;
 pub mod section_model;
 pub mod sections;
 pub mod support;
+pub mod tables;
 pub mod text;
 pub mod turns;
