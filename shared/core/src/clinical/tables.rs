@@ -91,16 +91,26 @@ impl PhraseTable {
 
     /// Adds to `scores[group]` the weight of every cue found in `normalized`.
     pub fn scores(&self, normalized: &str, scores: &mut [f64]) {
+        for (group, weight) in self.matches(normalized) {
+            scores[group] += weight;
+        }
+    }
+
+    /// (group, weight) of every cue found in `normalized`, each cue once, in the table's order.
+    pub fn matches(&self, normalized: &str) -> Vec<(usize, f64)> {
         let mut found = vec![false; self.entries.len()];
-        // Overlapping search: " pain " and " pain* " style cues may share words.
+        // Overlapping search: cues may share words ("pain", "chest pain").
         for hit in self.matcher.find_overlapping_iter(normalized) {
             for &entry in &self.pattern_entries[hit.pattern().as_usize()] {
                 found[entry] = true;
             }
         }
-        for ((group, weight), _) in self.entries.iter().zip(&found).filter(|(_, f)| **f) {
-            scores[*group] += weight;
-        }
+        self.entries
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| **f)
+            .map(|(entry, _)| *entry)
+            .collect()
     }
 }
 
@@ -115,6 +125,40 @@ pub fn section_cues() -> &'static PhraseTable {
     TABLE.get_or_init(|| {
         PhraseTable::parse("section_cues.tsv", SECTION_CUES_TSV, &SECTION_GROUPS)
             .expect("data/section_cues.tsv is well formed")
+    })
+}
+
+const ROUTING_CUES_TSV: &str = include_str!("../../data/routing_cues.tsv");
+
+/// Group names of [`routing_cues`]: the scored note topics, in the order of `routing`'s
+/// score arrays (its `SCORED`; a test there keeps the two in step).
+pub const ROUTING_GROUPS: [&str; 18] = [
+    "PresentIllness",
+    "ReviewOfSystems",
+    "PastMedicalHistory",
+    "PastSurgicalHistory",
+    "Medications",
+    "Allergies",
+    "FamilyAndSocialHistory",
+    "Immunizations",
+    "GynecologicHistory",
+    "PhysicalExam",
+    "Imaging",
+    "Labs",
+    "Procedures",
+    "Assessment",
+    "Diagnosis",
+    "Plan",
+    "Disposition",
+    "HospitalCourse",
+];
+
+/// The note-topic cues of the router (`data/routing_cues.tsv`).
+pub fn routing_cues() -> &'static PhraseTable {
+    static TABLE: OnceLock<PhraseTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        PhraseTable::parse("routing_cues.tsv", ROUTING_CUES_TSV, &ROUTING_GROUPS)
+            .expect("data/routing_cues.tsv is well formed")
     })
 }
 
