@@ -2,37 +2,45 @@
 """Trains the learned transcript-section model (shared/core/data/section_model.tsv).
 
     cargo run --release -p veriscribe-core --example section_features -- ../shared/data bench/out/section_model/cues.jsonl
-    .venv-notes/bin/python scripts/train_section_model.py ../shared/data bench/out/section_model/cues.jsonl [--write]
+    .venv-notes/bin/python scripts/train_section_model.py ../shared/data bench/out/section_model/cues.jsonl \
+        --align 0.3 --c 0.3 --per-snippet 1 --window 5 --weight 1 --hand 1 --objective 0 --plan 0 --write
 
-(any Python with scikit-learn==1.5.2 and numpy; the notes worker's venv has them.)
+(any Python with scikit-learn==1.5.2 and numpy; the notes worker's venv has them). Each of --c,
+--per-snippet, --window, --weight, --hand, --objective, --plan takes a comma-separated grid; the
+point with the best cross-validated sum of accuracy and balanced accuracy (MTS snippets + ACI
+aligned turns) is fitted on all training rows and, with --write, written. The command above is
+the shipped point; BENCHMARKS.md ("Learned transcript sections") lists the grids that chose it.
 
 Training data, train splits only:
 - MTS-Dialog rows with split == "train" (1,201 snippets): every turn takes its snippet's
-  `transcript_section` (SUBJECTIVE / OBJECTIVE / ASSESSMENT_AND_PLAN);
+  `transcript_section` (SUBJECTIVE / OBJECTIVE / ASSESSMENT_AND_PLAN); with --per-snippet 1 each
+  snippet weighs the same whatever its length;
 - ACI-Bench train visits (67): a turn takes the division of the reference-note sentence that holds
-  the largest idf-weighted share of its content words (at least ALIGN_MIN, and at least two content
+  the largest idf-weighted share of its content words (at least --align, and at least two content
   words shared): subjective -> SUBJECTIVE, objective_exam / objective_results -> OBJECTIVE,
   assessment_and_plan -> ASSESSMENT_AND_PLAN; a turn between two aligned turns of the same
   division takes it too. Other turns are not training rows (they still count as context).
 Checked on: MTS-Dialog validation rows (100) and ACI-Bench dev visits (aligned turns), never
-fitted on. Hyper-parameters (C, window, emission weight) are chosen by 5-fold cross-validation
-grouped by snippet / visit on train only.
+fitted on or used for choosing. Cross-validation: 5 folds grouped by snippet / visit, train only.
 
 Features of turn t (the Rust side, `clinical::section_model`, computes the same ones):
 - `w=TOKEN` for each distinct word of the turn, `b=TOKEN_TOKEN` for each distinct word pair;
 - `role=clinician|patient`, `ask=clinician|patient` when the turn ends with "?";
 - `c=TOKEN`: context, the share of the turns t-WINDOW..t+WINDOW (clipped to the conversation)
-  that contain TOKEN.
+  that contain TOKEN;
+- `cue=SECTION`: the turn's hand cue score (`sections::cue_emissions`, read from the
+  `section_features` dump) / 4, and `cw=SECTION` its mean over the window.
 Tokens: lower case, anything but letters, digits, apostrophes and hyphens is a space, and
 ACI-Bench's split contractions ("do n't") are joined again: the `normalize` of sections.rs.
 Model: multinomial logistic regression (lbfgs, L2), class weights "balanced" over the turns.
-Written as TSV for `clinical::linear::LinearModel`: `classes`, `bias`, `window`, then one line per
-feature seen in at least MIN_COUNT training groups. Deterministic: same inputs, same file.
+Written as TSV for `clinical::linear::LinearModel` (`classes`, `bias`, then one line per feature
+seen in at least MIN_COUNT training groups), with a `# params:` line for the decoding.
+Deterministic: same inputs, same file.
 
-The evaluation here mirrors the product: per-turn emissions W * ln(3 p(section)) for the three
-clinical sections, 0 for OTHER (the hand greeting cues are not mirrored here; the snippet measure
-ignores OTHER), Viterbi with the visit-order transitions of sections.rs, then the snippet's most
-frequent section.
+The evaluation here mirrors the product (`section_model::emissions` and `sections::decode`):
+OTHER keeps its hand cue score, each clinical section gets hand * cue + weight * ln(3 p) +
+offset, Viterbi with the visit-order transitions of sections.rs, then the snippet's most
+frequent section other than OTHER.
 """
 import collections
 import itertools

@@ -22,6 +22,10 @@
 //!   windows of consecutive turns, and the section that wins the windows around a turn gets a
 //!   bonus before decoding again ([`add_context_evidence`]), so a run of turns about the plan is
 //!   ASSESSMENT_AND_PLAN as a whole, not only its turns with plan words.
+//! - Learned emission: those cue scores ([`cue_emissions`]) are also features of the learned
+//!   section model ([`crate::clinical::section_model`], trained on MTS-Dialog and ACI-Bench
+//!   train data with the turn's and its neighbours' words), whose `ln(3 p)` is added to the
+//!   cue score of each clinical section before the final decoding; OTHER keeps its cue score.
 
 use crate::clinical::routing::{turn_section_evidence, ConversationCues};
 use crate::clinical::{section_model, tables};
