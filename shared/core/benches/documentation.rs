@@ -12,7 +12,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use veriscribe_core::formats::NoteTemplate;
+use veriscribe_core::clinical::section_model::{SectionModel, MODEL_TSV};
+use veriscribe_core::clinical::sections::{assign_sections, cue_emissions};
+use veriscribe_core::formats::{NoteTemplate, ParticipantRole};
 use veriscribe_core::stages::{documentation, transcript_from_dialogue, ConversationSettings};
 
 /// Conversational speech runs at about 150 words a minute.
@@ -55,7 +57,39 @@ fn main() {
         })
         .collect();
     transcript_times.sort();
+    // The sections step alone: the hand cue scores (with context) against the whole step
+    // (hand cues, learned model, decoding), same turns, interleaved runs; and the model's parse.
+    let turns: Vec<(ParticipantRole, &str)> = transcript
+        .conversation
+        .transcript_segments
+        .iter()
+        .map(|s| (s.participant_details.participant_role, s.content.as_str()))
+        .collect();
+    let start = Instant::now();
+    let parsed = SectionModel::parse(black_box(MODEL_TSV)).expect("model parses");
+    let parse_time = start.elapsed();
+    black_box(parsed);
+    let (mut cue_times, mut section_times) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        black_box(cue_emissions(black_box(&turns)));
+        cue_times.push(start.elapsed());
+        let start = Instant::now();
+        black_box(assign_sections(black_box(&turns)));
+        section_times.push(start.elapsed());
+    }
+    cue_times.sort();
+    section_times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "sections ({} turns): hand cues with context median {:.2} ms, whole step (cues + learned \
+         model + decoding) median {:.2} ms, ratio {:.2}; section model parse (cold) {:.1} ms",
+        turns.len(),
+        ms(cue_times[RUNS / 2]),
+        ms(section_times[RUNS / 2]),
+        ms(section_times[RUNS / 2]) / ms(cue_times[RUNS / 2]),
+        ms(parse_time),
+    );
     println!(
         "documentation: {words} words (~{} min), {segments} segments, {sentences} note sentences: \
          median {:.1} ms, min {:.1} ms, max {:.1} ms over {RUNS} runs (target < 100 ms)",

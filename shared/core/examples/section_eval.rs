@@ -9,8 +9,11 @@
 //! the header, per-header recall), and the per-turn sections that the pipeline writes
 //! (`sections::assign_sections`) as a majority over each snippet, with per-class recall.
 //! The routing weights were fitted on rows whose index % 5 != 0 ("tune"); rows with
-//! index % 5 == 0 ("held-out") were not used for fitting. Also prints the section mix predicted
-//! on ACI-Bench visits.
+//! index % 5 == 0 ("held-out") were not used for fitting. The per-turn sections also use the
+//! learned section model (`clinical::section_model`), trained on the MTS-Dialog train rows (and
+//! ACI-Bench train visits), so its "train rows" figure is a fitted one: the cross-validated figure
+//! is printed by `scripts/train_section_model.py`; "validation rows" were never fitted on. Also
+//! prints the section mix predicted on ACI-Bench visits.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -47,6 +47,16 @@ impl LinearModel {
         self.weights.len()
     }
 
+    /// The intercepts, in `classes` order.
+    pub fn bias(&self) -> &[f64] {
+        &self.bias
+    }
+
+    /// A feature's weights (in `classes` order); `None` for a feature the model does not know.
+    pub fn weights_of(&self, feature: &str) -> Option<&[f64]> {
+        self.weights.get(feature).map(Vec::as_slice)
+    }
+
     /// Class probabilities (in `classes` order) for a sentence's features; unknown features
     /// count for nothing.
     pub fn probabilities<S: AsRef<str>>(&self, features: &[S]) -> Vec<f64> {
@@ -58,11 +68,16 @@ impl LinearModel {
                 }
             }
         }
-        let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let exp: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
-        let total: f64 = exp.iter().sum();
-        exp.into_iter().map(|e| e / total).collect()
+        softmax(&scores)
     }
+}
+
+/// Probabilities from linear scores.
+pub fn softmax(scores: &[f64]) -> Vec<f64> {
+    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exp: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+    let total: f64 = exp.iter().sum();
+    exp.into_iter().map(|e| e / total).collect()
 }
 
 #[cfg(test)]

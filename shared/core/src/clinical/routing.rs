@@ -18,6 +18,7 @@
 //! findings, and the `Diagnosis` topic: a diagnosis named as such) were added by hand later and
 //! not refitted.
 
+use crate::clinical::tables;
 use crate::formats::{ParticipantRole, RoleKind, TranscriptSection};
 
 /// A note topic, finer than a transcript section.
@@ -156,7 +157,6 @@ const FIRST_CLINICIAN_WEIGHT: f64 = 2.0;
 const OBJECTIVE_BONUS: f64 = 0.5;
 const ASSESSMENT_AND_PLAN_BONUS: f64 = 0.2;
 const DIAGNOSIS_BIAS: f64 = -0.5;
-const DIAGNOSIS_CUE: f64 = 2.5;
 
 /// Routes a whole conversation (`turns[i]` = role and text of turn `i`) to one topic.
 pub fn route_conversation(turns: &[(ParticipantRole, &str)]) -> Routing {
@@ -283,10 +283,8 @@ fn turn_cues(turns: &[(ParticipantRole, &str)]) -> Vec<TurnCues> {
                 && (normalized.starts_with(" any ")
                     || (normalized.contains(" any ") && text.contains('?')));
             let mut cues = [0.0; SCORED.len()];
-            for (topic, cue, cue_weight) in CUES {
-                if contains_phrase(&normalized, cue) {
-                    cues[topic.index()] += cue_weight;
-                }
+            for (topic, cue_weight) in tables::routing_cues().matches(&normalized) {
+                cues[topic] += cue_weight;
             }
             TurnCues {
                 cues,
@@ -334,10 +332,8 @@ pub fn turn_section_evidence(text: &str, role: RoleKind) -> [f64; 3] {
         OTHER_SPEAKER_WEIGHT
     };
     let mut scores = [0.0f64; SCORED.len()];
-    for (topic, cue, cue_weight) in CUES {
-        if contains_phrase(&normalized, cue) {
-            scores[topic.index()] += weight * cue_weight;
-        }
+    for (topic, cue_weight) in tables::routing_cues().matches(&normalized) {
+        scores[topic] += weight * cue_weight;
     }
     let best = |section: TranscriptSection| {
         SCORED
@@ -360,10 +356,8 @@ pub fn turn_section_evidence(text: &str, role: RoleKind) -> [f64; 3] {
 pub fn utterance_topic(text: &str) -> Option<NoteTopic> {
     let normalized = normalize(text);
     let mut scores = [0.0f64; SCORED.len()];
-    for (topic, cue, weight) in CUES {
-        if contains_phrase(&normalized, cue) {
-            scores[topic.index()] += weight;
-        }
+    for (topic, weight) in tables::routing_cues().matches(&normalized) {
+        scores[topic] += weight;
     }
     let best = best_topic(&scores);
     (scores[best.index()] > 1.0).then_some(best)
@@ -537,294 +531,15 @@ const DESCRIPTION_CUES: &[(NoteTopic, &[&str])] = &[
     ),
 ];
 
-/// Cue phrases and their weights per topic.
-const CUES: &[(NoteTopic, &str, f64)] = &[
-    (PresentIllness, "what seems to be", 2.23),
-    (PresentIllness, "what brought you", 2.02),
-    (PresentIllness, "brought you in", 2.02),
-    (PresentIllness, "complaint", 1.98),
-    (PresentIllness, "worse", 1.71),
-    (PresentIllness, "when did", 1.65),
-    (PresentIllness, "what can i do for you", 1.50),
-    (PresentIllness, "reason for your visit", 1.36),
-    (PresentIllness, "came in", 1.27),
-    (PresentIllness, "here for", 1.27),
-    (PresentIllness, "i'm having", 1.24),
-    (PresentIllness, "bothering", 1.20),
-    (PresentIllness, "i am having", 1.13),
-    (PresentIllness, "i have been having", 1.13),
-    (PresentIllness, "come in", 1.07),
-    (PresentIllness, "what brings you", 0.87),
-    (PresentIllness, "what is going on", 0.86),
-    (PresentIllness, "how bad", 0.82),
-    (PresentIllness, "coming in", 0.80),
-    (PresentIllness, "what happened", 0.76),
-    (PresentIllness, "brings you in", 0.71),
-    (PresentIllness, "started", 0.68),
-    (PresentIllness, "hurt*", 0.62),
-    (PresentIllness, "since", 0.58),
-    (PresentIllness, "tried", 0.58),
-    (PresentIllness, "complain*", 0.57),
-    (PresentIllness, "pain in", 0.55),
-    (PresentIllness, "feel", 0.53),
-    (PresentIllness, "i have", 0.48),
-    (PresentIllness, "today", 0.30),
-    (PresentIllness, "how long", 0.28),
-    (PresentIllness, "going on", 0.24),
-    (PresentIllness, "worried", 0.24),
-    (PresentIllness, "symptom*", 0.12),
-    (PresentIllness, "how are you", 0.09),
-    (PresentIllness, "better", -0.38),
-    (PresentIllness, "ago", -0.44),
-    (ReviewOfSystems, "review of systems", 3.28),
-    (ReviewOfSystems, "palpitation*", 1.09),
-    (ReviewOfSystems, "fever", 1.09),
-    (ReviewOfSystems, "chest pain", 1.03),
-    (ReviewOfSystems, "lost weight", 0.93),
-    (ReviewOfSystems, "tingling", 0.92),
-    (ReviewOfSystems, "shortness of breath", 0.91),
-    (ReviewOfSystems, "urinat*", 0.90),
-    (ReviewOfSystems, "constipation", 0.87),
-    (ReviewOfSystems, "hearing", 0.86),
-    (ReviewOfSystems, "headache*", 0.65),
-    (ReviewOfSystems, "night sweats", 0.62),
-    (ReviewOfSystems, "blurr*", 0.62),
-    (ReviewOfSystems, "nausea", 0.58),
-    (ReviewOfSystems, "anxi*", 0.52),
-    (ReviewOfSystems, "depress*", 0.49),
-    (ReviewOfSystems, "weight loss", 0.47),
-    (ReviewOfSystems, "cough*", 0.47),
-    (ReviewOfSystems, "numbness", 0.36),
-    (ReviewOfSystems, "diarrhea", 0.35),
-    (ReviewOfSystems, "rash*", 0.29),
-    (ReviewOfSystems, "any", 0.10),
-    (ReviewOfSystems, "chills", 0.09),
-    (ReviewOfSystems, "vision", 0.05),
-    (ReviewOfSystems, "vomiting", -0.07),
-    (ReviewOfSystems, "dizz*", -0.09),
-    (PastMedicalHistory, "past medical", 1.73),
-    (PastMedicalHistory, "medical history", 1.38),
-    (PastMedicalHistory, "conditions", 1.16),
-    (PastMedicalHistory, "medical problems", 1.14),
-    (PastMedicalHistory, "medical conditions", 1.07),
-    (PastMedicalHistory, "health problems", 1.00),
-    (PastMedicalHistory, "diagnosed", 0.90),
-    (PastMedicalHistory, "hypertension", 0.83),
-    (PastMedicalHistory, "any other", 0.74),
-    (PastMedicalHistory, "history of", 0.57),
-    (PastMedicalHistory, "high blood pressure", 0.50),
-    (PastMedicalHistory, "illness*", 0.46),
-    (PastMedicalHistory, "diabetes", 0.41),
-    (PastMedicalHistory, "disease*", 0.39),
-    (PastMedicalHistory, "asthma", 0.24),
-    (PastMedicalHistory, "cholesterol", -0.39),
-    (PastMedicalHistory, "do you have any", -0.42),
-    (PastSurgicalHistory, "operated", 2.00),
-    (PastSurgicalHistory, "surgical", 1.62),
-    (PastSurgicalHistory, "removed", 0.91),
-    (PastSurgicalHistory, "replacement", 0.88),
-    (PastSurgicalHistory, "taken out", 0.85),
-    (PastSurgicalHistory, "surger*", 0.71),
-    (PastSurgicalHistory, "operation*", 0.53),
-    (PastSurgicalHistory, "repair", 0.39),
-    (PastSurgicalHistory, "procedure*", -0.11),
-    (Medications, "meds", 2.28),
-    (Medications, "over the counter", 1.59),
-    (Medications, "supplement*", 1.50),
-    (Medications, "inhaler", 1.14),
-    (Medications, "medicine*", 1.11),
-    (Medications, "prescri*", 1.02),
-    (Medications, "mg", 1.00),
-    (Medications, "vitamin*", 1.00),
-    (Medications, "pills", 0.99),
-    (Medications, "milligram*", 0.96),
-    (Medications, "medication*", 0.69),
-    (Medications, "dose", 0.66),
-    (Medications, "daily", 0.62),
-    (Medications, "taking", 0.49),
-    (Medications, "a day", 0.30),
-    (Allergies, "allergic", 1.57),
-    (Allergies, "sulfa", 1.37),
-    (Allergies, "allerg*", 1.12),
-    (Allergies, "penicillin", 1.00),
-    (Allergies, "reaction*", 0.38),
-    (FamilyAndSocialHistory, "family", 2.75),
-    (FamilyAndSocialHistory, "cigarette*", 2.46),
-    (FamilyAndSocialHistory, "married", 2.18),
-    (FamilyAndSocialHistory, "occupation", 2.00),
-    (FamilyAndSocialHistory, "smoker", 1.99),
-    (FamilyAndSocialHistory, "runs in", 1.89),
-    (FamilyAndSocialHistory, "passed away", 1.83),
-    (FamilyAndSocialHistory, "smoke", 1.81),
-    (FamilyAndSocialHistory, "retired", 1.63),
-    (FamilyAndSocialHistory, "tobacco", 1.59),
-    (FamilyAndSocialHistory, "dad", 1.51),
-    (FamilyAndSocialHistory, "marijuana", 1.50),
-    (FamilyAndSocialHistory, "brother*", 1.49),
-    (FamilyAndSocialHistory, "sexually", 1.49),
-    (FamilyAndSocialHistory, "drugs", 1.44),
-    (FamilyAndSocialHistory, "living", 1.39),
-    (FamilyAndSocialHistory, "mom", 1.32),
-    (FamilyAndSocialHistory, "died", 1.32),
-    (FamilyAndSocialHistory, "work", 1.26),
-    (FamilyAndSocialHistory, "drink", 1.26),
-    (FamilyAndSocialHistory, "live with", 1.25),
-    (FamilyAndSocialHistory, "smoking", 1.23),
-    (FamilyAndSocialHistory, "kids", 1.22),
-    (FamilyAndSocialHistory, "parents", 1.20),
-    (FamilyAndSocialHistory, "father", 1.07),
-    (FamilyAndSocialHistory, "children", 1.07),
-    (FamilyAndSocialHistory, "job", 1.03),
-    (FamilyAndSocialHistory, "sister*", 1.02),
-    (FamilyAndSocialHistory, "uncle", 1.00),
-    (FamilyAndSocialHistory, "grandm*", 1.00),
-    (FamilyAndSocialHistory, "beer*", 1.00),
-    (FamilyAndSocialHistory, "wine", 1.00),
-    (FamilyAndSocialHistory, "grandf*", 0.98),
-    (FamilyAndSocialHistory, "aunt", 0.87),
-    (FamilyAndSocialHistory, "wife", 0.78),
-    (FamilyAndSocialHistory, "live", 0.68),
-    (FamilyAndSocialHistory, "exercise", 0.67),
-    (FamilyAndSocialHistory, "quit", 0.62),
-    (FamilyAndSocialHistory, "alcohol", 0.46),
-    (FamilyAndSocialHistory, "mother", 0.44),
-    (FamilyAndSocialHistory, "husband", 0.34),
-    (Immunizations, "immuniz*", 3.61),
-    (Immunizations, "vaccin*", 3.51),
-    (Immunizations, "tetanus", 2.44),
-    (Immunizations, "flu shot", 2.00),
-    (Immunizations, "booster", 2.00),
-    (Immunizations, "shot*", 0.83),
-    (GynecologicHistory, "miscarriage*", 3.01),
-    (GynecologicHistory, "pap smear", 3.00),
-    (GynecologicHistory, "menopause", 3.00),
-    (GynecologicHistory, "gynec*", 2.92),
-    (GynecologicHistory, "menstrua*", 2.33),
-    (GynecologicHistory, "mammogram", 1.64),
-    (GynecologicHistory, "births", 1.00),
-    (GynecologicHistory, "pregnan*", 0.58),
-    (GynecologicHistory, "period*", 0.43),
-    (PhysicalExam, "follow my finger", 3.00),
-    (PhysicalExam, "deep breath*", 2.65),
-    (PhysicalExam, "does this hurt", 2.50),
-    (PhysicalExam, "does that hurt", 2.50),
-    (PhysicalExam, "tender*", 2.04),
-    (PhysicalExam, "reflex*", 2.00),
-    (PhysicalExam, "pupils", 2.00),
-    (PhysicalExam, "exam*", 1.75),
-    (PhysicalExam, "move your", 1.72),
-    (PhysicalExam, "range of motion", 1.68),
-    (PhysicalExam, "breathe", 1.65),
-    (PhysicalExam, "squeeze", 1.50),
-    (PhysicalExam, "lie down", 1.50),
-    (PhysicalExam, "let me check", 1.31),
-    (PhysicalExam, "push", 1.31),
-    (PhysicalExam, "listen", 1.24),
-    (PhysicalExam, "feel any", 1.17),
-    (PhysicalExam, "sounds", 0.73),
-    (PhysicalExam, "take a look", 0.71),
-    (PhysicalExam, "press*", 0.40),
-    (PhysicalExam, "lungs", 0.35),
-    (PhysicalExam, "look*", 0.25),
-    (Imaging, "x-ray*", 2.50),
-    (Imaging, "mri", 2.50),
-    (Imaging, "x ray*", 2.05),
-    (Imaging, "ct", 2.00),
-    (Imaging, "imaging", 1.98),
-    (Imaging, "c t", 1.63),
-    (Imaging, "scan", 1.54),
-    (Imaging, "ultrasound", 1.48),
-    (Imaging, "shows", 1.37),
-    (Imaging, "showed", 0.90),
-    (Labs, "blood test*", 2.10),
-    (Labs, "bloodwork", 1.91),
-    (Labs, "lab*", 1.45),
-    (Labs, "blood work", 1.22),
-    (Labs, "negative", 0.89),
-    (Labs, "count", 0.78),
-    (Labs, "positive", 0.63),
-    (Labs, "report", 0.61),
-    (Labs, "levels", 0.58),
-    (Labs, "normal", 0.48),
-    (Procedures, "procedure*", 0.75),
-    (Assessment, "assessment", 3.00),
-    (Assessment, "impression", 3.00),
-    (Assessment, "explains", 2.04),
-    (Assessment, "secondary to", 2.00),
-    (Assessment, "consistent with", 1.75),
-    (Assessment, "caused by", 1.50),
-    (Assessment, "likely", 1.45),
-    (Assessment, "due to", 1.32),
-    (Assessment, "i think", 0.79),
-    (Assessment, "diagnos*", 0.73),
-    (Assessment, "you have a", 0.48),
-    (Assessment, "looks like", 0.38),
-    (Plan, "plan", 1.62),
-    (Plan, "i would like you to", 1.58),
-    (Plan, "follow-up", 1.50),
-    (Plan, "come back", 1.45),
-    (Plan, "advise*", 1.45),
-    (Plan, "schedule", 1.38),
-    (Plan, "follow up", 1.26),
-    (Plan, "recommend*", 1.04),
-    (Plan, "we'll", 1.00),
-    (Plan, "appointment", 0.99),
-    (Plan, "refer*", 0.83),
-    (Plan, "continue", 0.75),
-    (Plan, "i want you to", 0.72),
-    (Plan, "going to", 0.71),
-    (Plan, "i would like", 0.68),
-    (Plan, "we will", 0.61),
-    (Plan, "prescri*", 0.55),
-    (Plan, "order", 0.34),
-    (Plan, "start*", 0.11),
-    (Disposition, "going home", 3.00),
-    (Disposition, "discharg*", 2.91),
-    (Disposition, "go home", 2.75),
-    (Disposition, "ready to go", 2.00),
-    (Disposition, "feeling now", 1.24),
-    (Disposition, "stable", 0.98),
-    (Disposition, "home", 0.29),
-    (HospitalCourse, "we gave", 2.00),
-    (HospitalCourse, "gave you", 1.84),
-    (HospitalCourse, "iv", 1.50),
-    (HospitalCourse, "admitted", 1.40),
-    (HospitalCourse, "emergency", 1.31),
-    (HospitalCourse, "nurse", 1.24),
-    (HospitalCourse, "fluids", 1.18),
-    (HospitalCourse, "er", 1.00),
-    (HospitalCourse, "ointment", 0.93),
-    (HospitalCourse, "in the hospital", 0.91),
-    (HospitalCourse, "treated", 0.54),
-    // Hand-set (2026-12-01), not refitted: impressions, instructions and exam findings that the
-    // fitted list missed.
-    (Assessment, "do you have a", -0.48),
-    (Assessment, "you have a history", -0.48),
-    (Assessment, "suspect*", 1.5),
-    (Assessment, "confirms", 1.0),
-    (Assessment, "could explain", 1.5),
-    (Assessment, "the cause", 0.8),
-    (Diagnosis, "diagnosis", DIAGNOSIS_CUE),
-    (Diagnosis, "complicated by", DIAGNOSIS_CUE),
-    (Plan, "let me know if", 1.2),
-    (Plan, "don't hesitate", 1.5),
-    (Plan, "if you develop", 1.2),
-    (Plan, "instructions", 1.0),
-    (Plan, "should help", 1.2),
-    (Plan, "like to start", 1.2),
-    (Plan, "pharmacy", 1.0),
-    (PhysicalExam, "let's check", 1.3),
-    (PhysicalExam, "touch*", 1.0),
-    (PhysicalExam, "i don't see any", 1.0),
-    (PhysicalExam, "i don't feel any", 1.0),
-    (PhysicalExam, "no masses", 1.5),
-    (PhysicalExam, "intact", 1.5),
-    (PhysicalExam, "palpat*", 2.0),
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cue_table_groups_are_the_scored_topics_in_order() {
+        let names: Vec<String> = SCORED.iter().map(|t| format!("{t:?}")).collect();
+        assert_eq!(names, tables::ROUTING_GROUPS);
+    }
 
     const C: ParticipantRole = ParticipantRole::CLINICIAN_0;
     const P: ParticipantRole = ParticipantRole::PATIENT_0;

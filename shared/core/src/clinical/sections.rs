@@ -1,7 +1,8 @@
 //! Transcript sections (`SUBJECTIVE`, `OBJECTIVE`, `ASSESSMENT_AND_PLAN`, `OTHER`) for turns.
 //!
 //! Rules:
-//! - Each turn gets a cue score per section from its words ([`section_cues`]):
+//! - Each turn gets a cue score per section from its words ([`section_cues`], cue table
+//!   `data/section_cues.tsv`):
 //!   greetings, thanks, goodbyes, scheduling and small talk → `OTHER`;
 //!   symptoms, onset and duration, history, medications and habits → `SUBJECTIVE`;
 //!   examination manoeuvres and findings, vitals, lab and imaging results → `OBJECTIVE`;
@@ -21,8 +22,13 @@
 //!   windows of consecutive turns, and the section that wins the windows around a turn gets a
 //!   bonus before decoding again ([`add_context_evidence`]), so a run of turns about the plan is
 //!   ASSESSMENT_AND_PLAN as a whole, not only its turns with plan words.
+//! - Learned emission: those cue scores ([`cue_emissions`]) are also features of the learned
+//!   section model ([`crate::clinical::section_model`], trained on MTS-Dialog and ACI-Bench
+//!   train data with the turn's and its neighbours' words), whose `ln(3 p)` is added to the
+//!   cue score of each clinical section before the final decoding; OTHER keeps its cue score.
 
 use crate::clinical::routing::{turn_section_evidence, ConversationCues};
+use crate::clinical::{section_model, tables};
 use crate::formats::{ParticipantRole, RoleKind, TranscriptSection};
 
 /// Weight of [`turn_section_evidence`] next to this module's own cues.
@@ -70,16 +76,27 @@ pub fn assign_sections(turns: &[(ParticipantRole, &str)]) -> Vec<TranscriptSecti
     if turns.is_empty() {
         return Vec::new();
     }
+    let cues = cue_emissions(turns);
+    let emissions = section_model::model().emissions(turns, &cues);
+    decode(&emissions)
+        .into_iter()
+        .map(|s| SECTIONS[s].clone())
+        .collect()
+}
+
+/// The hand cue scores of every turn with the conversation's context added (see the module
+/// notes): the emissions of the rule-based sectioning, and features of the learned model.
+pub fn cue_emissions(turns: &[(ParticipantRole, &str)]) -> Vec<[f64; 4]> {
+    if turns.is_empty() {
+        return Vec::new();
+    }
     let mut emissions: Vec<[f64; 4]> = turns
         .iter()
         .map(|(role, text)| section_cues(text, role.kind))
         .collect();
     let first_pass = decode(&emissions);
     add_context_evidence(turns, &first_pass, &mut emissions);
-    decode(&emissions)
-        .into_iter()
-        .map(|s| SECTIONS[s].clone())
-        .collect()
+    emissions
 }
 
 /// Viterbi path (section indexes) through the per-turn emission scores.
@@ -208,18 +225,8 @@ pub fn section_cues(text: &str, speaker: RoleKind) -> [f64; 4] {
     let asks = text.trim_end().ends_with('?');
     let text = normalize(text);
     let mut scores = [0.0; 4];
-    for (section, cues) in [
-        (OTHER, OTHER_CUES),
-        (SUBJECTIVE, SUBJECTIVE_CUES),
-        (OBJECTIVE, OBJECTIVE_CUES),
-        (PLAN, PLAN_CUES),
-    ] {
-        for (cue, weight) in cues {
-            if contains_phrase(&text, cue) {
-                scores[section] += weight;
-            }
-        }
-    }
+    // The cue table (`data/section_cues.tsv`) is in the order of `SECTIONS`.
+    tables::section_cues().scores(&text, &mut scores);
     // The note-topic cues (history, exam, results, assessment and plan vocabulary), scaled
     // down: they were fitted on whole conversations, not single turns.
     let topic = turn_section_evidence(&text, speaker);
@@ -239,14 +246,6 @@ pub fn section_cues(text: &str, speaker: RoleKind) -> [f64; 4] {
     }
     // Many cues in a long turn should not outvote the context without limit.
     scores.map(|s: f64| s.min(4.0))
-}
-
-/// Cues match whole words; a cue ending in `*` matches any word starting with it.
-fn contains_phrase(normalized: &str, cue: &str) -> bool {
-    match cue.strip_suffix('*') {
-        Some(prefix) => normalized.contains(&format!(" {prefix}")),
-        None => normalized.contains(&format!(" {cue} ")),
-    }
 }
 
 fn normalize(text: &str) -> String {
@@ -271,265 +270,6 @@ fn normalize(text: &str) -> String {
     }
     out
 }
-
-const OTHER_CUES: &[(&str, f64)] = &[
-    ("hi", 1.5),
-    ("hello", 1.5),
-    ("hey", 1.0),
-    ("good morning", 1.5),
-    ("good afternoon", 1.5),
-    ("nice to meet", 2.0),
-    ("good to see", 2.0),
-    ("how are you", 1.0),
-    ("how's it going", 1.5),
-    ("bye", 2.0),
-    ("goodbye", 2.0),
-    ("take care", 1.5),
-    ("have a good", 1.5),
-    ("have a great", 1.5),
-    ("thank you", 0.8),
-    ("thanks", 0.8),
-    ("you're welcome", 1.5),
-    ("weather", 1.5),
-    ("weekend", 1.0),
-    ("vacation", 1.0),
-    ("dax", 2.0),
-    ("dragon", 0.5),
-    ("front desk", 1.5),
-    ("paperwork", 1.5),
-    ("check out", 1.0),
-    ("parking", 1.5),
-];
-
-const SUBJECTIVE_CUES: &[(&str, f64)] = &[
-    ("what brings you", 2.5),
-    ("going on", 1.0),
-    ("how have you been", 1.0),
-    ("pain", 1.0),
-    ("hurt*", 1.0),
-    ("ache*", 1.0),
-    ("sore", 0.8),
-    ("since", 0.8),
-    ("started", 0.8),
-    ("ago", 1.0),
-    ("feel", 0.8),
-    ("feeling", 0.8),
-    ("felt", 0.8),
-    ("symptom*", 1.0),
-    ("history", 1.0),
-    ("medication*", 0.6),
-    ("taking", 0.8),
-    ("allerg*", 1.5),
-    ("smoke", 1.5),
-    ("smoking", 1.5),
-    ("drink", 1.0),
-    ("alcohol", 1.5),
-    ("family", 0.8),
-    ("mother", 0.8),
-    ("father", 0.8),
-    ("fever*", 0.8),
-    ("cough*", 0.8),
-    ("nause*", 0.8),
-    ("vomit*", 0.8),
-    ("headache*", 0.8),
-    ("dizz*", 0.8),
-    ("tired", 0.8),
-    ("fatigue*", 0.8),
-    ("sleep*", 0.6),
-    ("diet", 0.6),
-    ("eating", 0.6),
-    ("exercise", 0.5),
-    ("how long", 1.5),
-    ("when did", 1.5),
-    ("have you had", 1.2),
-    ("have you been", 1.2),
-    ("have you noticed", 1.2),
-    ("do you have", 0.8),
-    ("any other", 0.5),
-    ("i've been", 1.0),
-    ("i have been", 1.0),
-    ("i've had", 1.0),
-    ("noticed", 0.8),
-    ("happened", 0.8),
-    ("work", 0.4),
-    ("married", 1.0),
-    ("kids", 0.6),
-    ("years ago", 1.0),
-];
-
-const OBJECTIVE_CUES: &[(&str, f64)] = &[
-    ("exam", 2.0),
-    ("examine", 2.0),
-    ("examination", 2.0),
-    ("physical exam", 2.5),
-    ("take a look", 1.5),
-    ("look at", 0.8),
-    ("listen", 1.5),
-    ("deep breath", 2.0),
-    ("breathe", 1.0),
-    ("lungs", 1.0),
-    ("heart sounds", 1.5),
-    ("murmur", 1.5),
-    ("tender*", 1.5),
-    ("swelling", 0.8),
-    ("range of motion", 1.5),
-    ("press", 1.2),
-    ("pressing", 1.2),
-    ("push", 1.0),
-    ("reflex*", 1.5),
-    ("strength", 0.8),
-    ("vital*", 2.0),
-    ("blood pressure is", 1.5),
-    ("heart rate", 1.5),
-    ("temperature", 1.0),
-    ("oxygen", 1.0),
-    ("x-ray*", 1.5),
-    ("xray*", 1.5),
-    ("mri", 1.2),
-    ("ct", 1.0),
-    ("scan", 0.8),
-    ("ultrasound", 1.2),
-    ("ekg", 1.5),
-    ("echo*", 1.0),
-    ("result*", 1.5),
-    ("lab*", 1.0),
-    ("bloodwork", 1.2),
-    ("blood work", 1.2),
-    ("showed", 1.2),
-    ("shows", 1.0),
-    ("revealed", 1.2),
-    ("a1c", 1.0),
-    ("hemoglobin", 1.0),
-    ("normal", 0.6),
-    ("clear", 0.6),
-    ("abdomen", 0.8),
-    ("soft", 0.6),
-    ("bruising", 0.8),
-    ("on exam", 2.0),
-    ("does this hurt", 2.0),
-    ("does that hurt", 2.0),
-    // Findings said while examining, and their absence.
-    ("let me check", 1.5),
-    ("let's check", 1.5),
-    ("i don't see any", 1.2),
-    ("i don't feel any", 1.2),
-    ("i do not feel", 1.2),
-    ("no masses", 1.5),
-    ("touch*", 1.0),
-    ("looks normal", 1.2),
-    ("intact", 1.5),
-    ("symmetric*", 1.5),
-    ("palpat*", 2.0),
-    ("auscultat*", 2.0),
-    ("pulse*", 1.0),
-];
-
-const PLAN_CUES: &[(&str, f64)] = &[
-    ("you have a", 1.0),
-    ("you have an", 1.0),
-    ("this explains", 1.5),
-    ("it is called", 1.0),
-    ("it's called", 1.0),
-    ("going to give you", 1.5),
-    ("set you up", 1.5),
-    ("i'd like to get", 1.0),
-    ("consult*", 1.0),
-    ("appointment", 1.0),
-    ("antibiotic*", 1.0),
-    ("intravenous", 1.0),
-    ("admit*", 1.5),
-    ("discharg*", 1.5),
-    ("observation", 1.0),
-    ("specialist", 1.0),
-    ("medicine for", 0.8),
-    ("assessment", 2.0),
-    ("plan", 1.5),
-    ("diagnos*", 1.2),
-    ("impression", 1.5),
-    ("i think you have", 2.0),
-    ("i think this is", 2.0),
-    ("i think it's", 1.5),
-    ("this is likely", 1.5),
-    ("most likely", 1.2),
-    ("sounds like", 1.0),
-    ("consistent with", 1.5),
-    ("i suspect", 1.5),
-    ("rule out", 1.5),
-    ("going to order", 1.5),
-    ("likely", 0.8),
-    ("prescri*", 2.0),
-    ("start you on", 2.0),
-    ("put you on", 2.0),
-    ("refill*", 1.5),
-    ("continue", 1.0),
-    ("increase", 1.0),
-    ("decrease", 1.0),
-    ("dose", 1.0),
-    ("mg", 1.0),
-    ("milligram*", 1.0),
-    ("refer*", 1.5),
-    ("follow up", 1.5),
-    ("follow-up", 1.5),
-    ("come back", 1.5),
-    ("see you in", 1.5),
-    ("see you back", 1.5),
-    ("physical therapy", 1.5),
-    ("order", 1.2),
-    ("schedule", 1.0),
-    ("recommend*", 1.5),
-    ("i want you to", 1.2),
-    ("we'll", 1.0),
-    ("we will", 1.0),
-    ("we're going to", 1.2),
-    ("going to have you", 1.5),
-    ("let's", 0.8),
-    ("treatment", 1.0),
-    ("surgery", 0.6),
-    ("any questions", 1.5),
-    ("twice a day", 1.0),
-    ("once a day", 1.0),
-    ("call me", 1.0),
-    ("call the office", 1.0),
-    // "Do you have a …?" asks for history; it is not "you have a …" as a diagnosis.
-    ("do you have a", -1.0),
-    ("do you have an", -1.0),
-    // Nor is "you have a history of …", which reads out the chart.
-    ("you have a history", -1.0),
-    // Impressions: what the findings mean.
-    ("suspecting", 1.5),
-    ("confirms", 1.0),
-    ("the cause", 0.8),
-    ("caused by", 1.2),
-    ("due to", 0.8),
-    ("secondary to", 1.5),
-    ("could explain", 1.5),
-    ("would explain", 1.5),
-    ("side effect*", 0.8),
-    ("i believe", 0.8),
-    // Treatment changes and instructions.
-    ("like to start", 1.5),
-    ("going to change", 1.2),
-    ("adjust*", 1.2),
-    ("i'd like you to", 1.2),
-    ("i would like you to", 1.2),
-    ("you should", 0.8),
-    ("you need to", 0.8),
-    ("you must", 0.8),
-    ("keep an eye on", 1.2),
-    ("let me know if", 1.2),
-    ("don't hesitate", 1.5),
-    ("if you develop", 1.2),
-    ("if you notice", 1.0),
-    ("instructions", 1.0),
-    ("stay hydrated", 1.2),
-    ("plenty of fluids", 1.2),
-    ("should help", 1.2),
-    ("should feel better", 1.5),
-    ("options", 1.0),
-    ("pharmacy", 1.0),
-    ("treat", 1.0),
-    ("treating", 1.0),
-];
 
 #[cfg(test)]
 mod tests {
