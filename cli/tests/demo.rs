@@ -60,7 +60,10 @@ fn note_of(sb: &Sandbox, wav: &Path, name: &str) -> BTreeMap<String, Vec<String>
                 .iter()
                 .map(|s| s["SummarizedSegment"].as_str().unwrap().to_owned())
                 .collect();
-            (section["SectionName"].as_str().unwrap().to_owned(), sentences)
+            (
+                section["SectionName"].as_str().unwrap().to_owned(),
+                sentences,
+            )
         })
         .collect()
 }
@@ -78,7 +81,11 @@ fn the_demo_speaks_the_same_audio_and_writes_the_same_note_with_its_key_facts() 
     let first = speak(&sb, "first");
     let second = speak(&sb, "second");
     // Without sox -D each run dithered differently and the note changed from run to run.
-    assert_eq!(sha256(&first), sha256(&second), "the sample audio is not reproducible");
+    assert_eq!(
+        sha256(&first),
+        sha256(&second),
+        "the sample audio is not reproducible"
+    );
 
     let note = note_of(&sb, &first, "demo-1");
     assert_eq!(

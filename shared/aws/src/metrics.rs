@@ -177,8 +177,14 @@ mod tests {
         let rows = catalogue();
         assert!(rows.len() >= 10, "{rows:?}");
         for (metric, unit, stage) in rows {
-            assert!(!metric.is_empty() && !stage.is_empty(), "{metric:?} {stage:?}");
-            assert!(["Seconds", "Count", "None"].contains(&unit.as_str()), "{unit}");
+            assert!(
+                !metric.is_empty() && !stage.is_empty(),
+                "{metric:?} {stage:?}"
+            );
+            assert!(
+                ["Seconds", "Count", "None"].contains(&unit.as_str()),
+                "{unit}"
+            );
         }
         for stage in ["start-job", "transcribe", "generate-note"] {
             assert!(is_declared(stage, JOBS_FAILED, Unit::Count), "{stage}");
@@ -187,7 +193,11 @@ mod tests {
         assert!(is_declared("generate-note", JOBS_COMPLETED, Unit::Count));
         assert!(is_declared("transcribe", AUDIO_SECONDS, Unit::Seconds));
         assert!(is_declared("transcribe", REAL_TIME_FACTOR, Unit::None));
-        assert!(is_declared("generate-note", JOB_DURATION_SECONDS, Unit::Seconds));
+        assert!(is_declared(
+            "generate-note",
+            JOB_DURATION_SECONDS,
+            Unit::Seconds
+        ));
         for stage in ["transcribe", "generate-note"] {
             assert!(is_declared(stage, STAGE_SECONDS, Unit::Seconds), "{stage}");
         }
