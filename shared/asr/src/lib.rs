@@ -12,6 +12,8 @@
 pub mod audio;
 pub mod diarize;
 pub mod memory;
+pub mod speaker_embedding;
+pub mod speaker_turns;
 pub mod wer;
 pub mod whisper;
 
@@ -19,6 +21,6 @@ pub use audio::{
     decode_bytes, decode_file, AudioError, AudioStream, DecodeOptions, DecodedAudio, FormatHint,
     DEFAULT_MAX_DURATION_SECONDS, SUPPORTED_FORMATS, TARGET_SAMPLE_RATE,
 };
-pub use diarize::{align_channel_turns, diarize, Diarization};
+pub use diarize::{align_channel_turns, diarize, diarize_with_encoder, Diarization};
 pub use memory::return_large_buffers_to_os;
 pub use whisper::{AsrError, TranscribeOptions, WhisperEngine};
