@@ -19,15 +19,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [refs, out, model_dir, thresholds @ ..] = args.as_slice() else {
         return Err("usage: diarize_real REF_DIR OUT_DIR MODEL_DIR THRESHOLD...".into());
     };
-    let encoder = SpeakerEncoder::load(&PathBuf::from(model_dir).join("ge2e-resemblyzer-0.1.4.f32"))?;
+    let encoder =
+        SpeakerEncoder::load(&PathBuf::from(model_dir).join("ge2e-resemblyzer-0.1.4.f32"))?;
     let mut ids: Vec<String> = std::fs::read_dir(refs)?
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".ref.json")).map(String::from))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".ref.json"))
+                .map(String::from)
+        })
         .collect();
     ids.sort();
     let (mut audio_s, mut spent_s) = (0.0, 0.0);
     for id in ids {
-        let audio = decode_file(&PathBuf::from(refs).join(format!("{id}.wav")), &DecodeOptions::default())?;
+        let audio = decode_file(
+            &PathBuf::from(refs).join(format!("{id}.wav")),
+            &DecodeOptions::default(),
+        )?;
         let signal = audio.mono();
         let max_speakers = if id.starts_with("three_") { 3 } else { 2 };
         let started = Instant::now();
@@ -46,7 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::fs::create_dir_all(&dir)?;
             std::fs::write(
                 dir.join(format!("{id}.json")),
-                serde_json::to_string(&serde_json::json!({"runs": found.runs, "windows": windows}))?,
+                serde_json::to_string(
+                    &serde_json::json!({"runs": found.runs, "windows": windows}),
+                )?,
             )?;
         }
         for threshold in thresholds {
@@ -65,10 +76,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::fs::create_dir_all(&dir)?;
             std::fs::write(
                 dir.join("transcript.json"),
-                serde_json::to_string(&serde_json::json!({"Conversation": {"TranscriptSegments": segments}}))?,
+                serde_json::to_string(
+                    &serde_json::json!({"Conversation": {"TranscriptSegments": segments}}),
+                )?,
             )?;
         }
     }
-    println!("window embeddings: {spent_s:.2} s for {audio_s:.1} s of audio ({:.4} s per audio s)", spent_s / audio_s);
+    println!(
+        "window embeddings: {spent_s:.2} s for {audio_s:.1} s of audio ({:.4} s per audio s)",
+        spent_s / audio_s
+    );
     Ok(())
 }

@@ -22,7 +22,8 @@ use std::time::Instant;
 
 use veriscribe_asr::speaker_embedding::SpeakerEncoder;
 use veriscribe_asr::{
-    decode_file, diarize, diarize_with_encoder, DecodeOptions, Diarization, TranscribeOptions, WhisperEngine,
+    decode_file, diarize, diarize_with_encoder, DecodeOptions, Diarization, TranscribeOptions,
+    WhisperEngine,
 };
 use veriscribe_core::speech::Recognition;
 use veriscribe_core::stages::{self, ConversationSettings};
@@ -94,7 +95,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 speech_seconds: Vec::new(),
             }
         } else if let Some(encoder) = &encoder {
-            diarize_with_encoder(&audio.mono(), &mut recognition.tokens, max_speakers, encoder)
+            diarize_with_encoder(
+                &audio.mono(),
+                &mut recognition.tokens,
+                max_speakers,
+                encoder,
+            )
         } else {
             diarize(&audio.mono(), &mut recognition.tokens, max_speakers)
         };

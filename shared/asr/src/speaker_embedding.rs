@@ -121,12 +121,20 @@ impl SpeakerEncoder {
     /// scaling the signal so that `speech_rms` becomes -30 dBFS.
     pub fn mel_frames(&self, signal: &[f32], speech_rms: f32) -> Vec<[f32; MEL_CHANNELS]> {
         let target = 10f64.powf(TARGET_DBFS / 20.0) as f32;
-        let gain = if speech_rms > 1e-6 { target / speech_rms } else { 1.0 };
+        let gain = if speech_rms > 1e-6 {
+            target / speech_rms
+        } else {
+            1.0
+        };
         self.mel.frames(signal, gain)
     }
 
     /// One L2-normalised embedding per window of mel frames (windows may differ in length).
-    pub fn embed(&self, mels: &[[f32; MEL_CHANNELS]], windows: &[std::ops::Range<usize>]) -> Vec<[f32; EMBEDDING]> {
+    pub fn embed(
+        &self,
+        mels: &[[f32; MEL_CHANNELS]],
+        windows: &[std::ops::Range<usize>],
+    ) -> Vec<[f32; EMBEDDING]> {
         let mut out = Vec::with_capacity(windows.len());
         for chunk in windows.chunks(BATCH) {
             out.extend(self.embed_batch(mels, chunk));
@@ -134,7 +142,11 @@ impl SpeakerEncoder {
         out
     }
 
-    fn embed_batch(&self, mels: &[[f32; MEL_CHANNELS]], windows: &[std::ops::Range<usize>]) -> Vec<[f32; EMBEDDING]> {
+    fn embed_batch(
+        &self,
+        mels: &[[f32; MEL_CHANNELS]],
+        windows: &[std::ops::Range<usize>],
+    ) -> Vec<[f32; EMBEDDING]> {
         let batch = windows.len();
         let steps = windows.iter().map(|w| w.len()).max().unwrap_or(0);
         // Layer input, time-major: step t, window b → x[(t * batch + b) * width ..].
@@ -160,7 +172,10 @@ impl SpeakerEncoder {
                 matmul_transposed(&h, HIDDEN, &layer.w_hh, GATES, &mut gates);
                 for b in 0..batch {
                     let g = &gates[b * GATES..][..GATES];
-                    let (hb, cb) = (&mut h[b * HIDDEN..][..HIDDEN], &mut c[b * HIDDEN..][..HIDDEN]);
+                    let (hb, cb) = (
+                        &mut h[b * HIDDEN..][..HIDDEN],
+                        &mut c[b * HIDDEN..][..HIDDEN],
+                    );
                     for j in 0..HIDDEN {
                         let i = sigmoid(g[j] + layer.bias[j]);
                         let f = sigmoid(g[HIDDEN + j] + layer.bias[HIDDEN + j]);
@@ -251,7 +266,11 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
             acc[l] += x[l] * y[l];
         }
     }
-    let tail: f32 = a[chunks..].iter().zip(&b[chunks..]).map(|(x, y)| x * y).sum();
+    let tail: f32 = a[chunks..]
+        .iter()
+        .zip(&b[chunks..])
+        .map(|(x, y)| x * y)
+        .sum();
     acc.iter().sum::<f32>() + tail
 }
 
@@ -267,7 +286,9 @@ impl MelSpectrogram {
     fn new() -> Self {
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(N_FFT);
         let window = (0..N_FFT)
-            .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / N_FFT as f64).cos()) as f32)
+            .map(|i| {
+                (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / N_FFT as f64).cos()) as f32
+            })
             .collect();
         Self {
             fft,
@@ -311,7 +332,11 @@ impl MelSpectrogram {
             }
             let mut frame = [0f32; MEL_CHANNELS];
             for (value, (first, weights)) in frame.iter_mut().zip(&self.filters) {
-                *value = weights.iter().zip(&power[*first..]).map(|(w, p)| w * p).sum();
+                *value = weights
+                    .iter()
+                    .zip(&power[*first..])
+                    .map(|(w, p)| w * p)
+                    .sum();
             }
             out.push(frame);
         }
@@ -356,7 +381,10 @@ fn slaney_filters() -> Vec<(usize, Vec<f32>)> {
                 .collect();
             let first = weights.iter().position(|w| *w > 0.0).unwrap_or(0);
             let last = weights.iter().rposition(|w| *w > 0.0).unwrap_or(first);
-            (first, weights[first..=last].iter().map(|w| *w as f32).collect())
+            (
+                first,
+                weights[first..=last].iter().map(|w| *w as f32).collect(),
+            )
         })
         .collect()
 }
@@ -379,7 +407,10 @@ mod tests {
             .map(|i| {
                 let t = i as f64 / 16_000.0;
                 phase += 2.0 * std::f64::consts::PI * (120.0 + 40.0 * t) / 16_000.0;
-                let tone: f64 = (1..6).map(|k| (k as f64 * phase).sin() / k as f64).sum::<f64>() * 0.1;
+                let tone: f64 = (1..6)
+                    .map(|k| (k as f64 * phase).sin() / k as f64)
+                    .sum::<f64>()
+                    * 0.1;
                 state = (state * 1_103_515_245 + 12_345) % (1 << 31);
                 let noise = (state as f64 / (1u64 << 31) as f64 - 0.5) * 0.01;
                 (tone + noise) as f32
@@ -394,7 +425,10 @@ mod tests {
         assert_eq!(mel.len(), 161);
         let expected = [7.263651e-01f32, 1.258566, 3.730740e-01, 2.237590e-01];
         for (got, want) in mel[10].iter().zip(expected) {
-            assert!((got - want).abs() <= 1e-4 * want.abs().max(1e-3), "{got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-4 * want.abs().max(1e-3),
+                "{got} vs {want}"
+            );
         }
     }
 
@@ -420,7 +454,10 @@ mod tests {
     fn embedding_matches_numpy_reference() {
         let path = std::env::var_os("VERISCRIBE_MODEL_DIR")
             .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/veriscribe/models")))
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .map(|h| std::path::PathBuf::from(h).join(".cache/veriscribe/models"))
+            })
             .map(|d| d.join("ge2e-resemblyzer-0.1.4.f32"));
         let Some(path) = path.filter(|p| p.is_file()) else {
             eprintln!("speaker model not fetched; skipping");
@@ -434,7 +471,9 @@ mod tests {
         for (got, want) in e.iter().zip(expected) {
             assert!((got - want).abs() < 2e-4, "{got} vs {want}");
         }
-        let argmax = (0..EMBEDDING).max_by(|a, b| e[*a].total_cmp(&e[*b])).unwrap();
+        let argmax = (0..EMBEDDING)
+            .max_by(|a, b| e[*a].total_cmp(&e[*b]))
+            .unwrap();
         assert_eq!(argmax, 42);
         assert!((e[42] - 0.185947).abs() < 2e-4);
     }

