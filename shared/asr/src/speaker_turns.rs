@@ -394,7 +394,7 @@ mod tests {
     fn windows_cover_long_runs_and_keep_short_ones_whole() {
         let w = windows_of(&[(0, 300), (400, 460), (500, 520)]);
         assert_eq!(w.first(), Some(&(0..120)));
-        assert_eq!(w.iter().filter(|r| r.end <= 300).last(), Some(&(180..300)));
+        assert_eq!(w.iter().rfind(|r| r.end <= 300), Some(&(180..300)));
         assert!(w.contains(&(400..460)));
         assert!(
             !w.iter().any(|r| r.start >= 500),
