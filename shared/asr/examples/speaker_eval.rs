@@ -13,12 +13,17 @@
 //! Prints the diarization time as a share of the recognition time (the cost target).
 //! `SPEAKER_EVAL_CACHED_ONLY=1` skips visits not recognised yet; `SPEAKER_EVAL_TWO_PASS=1`
 //! turns on the second decode of skipped speech (off by default; for comparison).
+//! `SPEAKER_EVAL_ENCODER=PATH` diarizes with the GE2E speaker encoder at PATH
+//! (`diarize_with_encoder`) instead of pitch and cepstra. MAX_SPEAKERS `auto`: 3 for ids starting
+//! with `three_` (the real-voice dev set of `bench/real_voices.py`), else 2.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use veriscribe_asr::speaker_embedding::SpeakerEncoder;
 use veriscribe_asr::{
-    decode_file, diarize, DecodeOptions, Diarization, TranscribeOptions, WhisperEngine,
+    decode_file, diarize, diarize_with_encoder, DecodeOptions, Diarization, TranscribeOptions,
+    WhisperEngine,
 };
 use veriscribe_core::speech::Recognition;
 use veriscribe_core::stages::{self, ConversationSettings};
@@ -30,7 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(args.next().ok_or(usage)?);
     let mode = args.next().unwrap_or_else(|| "2".to_string());
     let stereo = mode == "stereo";
-    let max_speakers: u8 = if stereo { 2 } else { mode.parse()? };
+    let auto = mode == "auto";
+    let fixed_max: u8 = if stereo || auto { 2 } else { mode.parse()? };
+    let encoder = std::env::var_os("SPEAKER_EVAL_ENCODER")
+        .map(|path| SpeakerEncoder::load(std::path::Path::new(&path)))
+        .transpose()?;
     let suffix = if stereo { ".stereo" } else { "" };
     let model = std::env::var_os("VERISCRIBE_MODEL_PATH")
         .map(PathBuf::from)
@@ -73,6 +82,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::fs::write(&cache, serde_json::to_string(&(&recognition, seconds))?)?;
             (recognition, seconds)
         };
+        let max_speakers = if auto && id.starts_with("three_") {
+            3
+        } else {
+            fixed_max
+        };
         let started = Instant::now();
         let found = if stereo {
             Diarization {
@@ -80,6 +94,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 pieces: 0,
                 speech_seconds: Vec::new(),
             }
+        } else if let Some(encoder) = &encoder {
+            diarize_with_encoder(
+                &audio.mono(),
+                &mut recognition.tokens,
+                max_speakers,
+                encoder,
+            )
         } else {
             diarize(&audio.mono(), &mut recognition.tokens, max_speakers)
         };

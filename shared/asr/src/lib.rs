@@ -13,6 +13,8 @@ pub mod audio;
 pub mod diarize;
 pub mod memory;
 pub mod recognizer;
+pub mod speaker_embedding;
+pub mod speaker_turns;
 pub mod wer;
 pub mod whisper;
 
@@ -20,7 +22,7 @@ pub use audio::{
     decode_bytes, decode_file, AudioError, AudioStream, DecodeOptions, DecodedAudio, FormatHint,
     DEFAULT_MAX_DURATION_SECONDS, SUPPORTED_FORMATS, TARGET_SAMPLE_RATE,
 };
-pub use diarize::{align_channel_turns, diarize, Diarization};
+pub use diarize::{align_channel_turns, diarize, diarize_with_encoder, Diarization};
 pub use memory::return_large_buffers_to_os;
 pub use recognizer::{decode_recording, transcribe_options, WhisperRecognizer};
 pub use whisper::{AsrError, TranscribeOptions, WhisperEngine};

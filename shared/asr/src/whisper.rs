@@ -145,12 +145,17 @@ impl Default for TranscribeOptions {
     }
 }
 
+/// File name of the converted GE2E speaker encoder (as `veriscribe_model::SPEAKER_MODEL_FILE`).
+pub const SPEAKER_MODEL_FILE: &str = "ge2e-resemblyzer-0.1.4.f32";
+
 /// A loaded Whisper model. Load once and reuse: `transcribe` takes `&self` and may be called
 /// from several threads (each call has its own decoding state).
 pub struct WhisperEngine {
     context: WhisperContext,
     threads: usize,
     uses_dtw: bool,
+    /// Trained speaker encoder for diarization, when its file sits beside the Whisper model.
+    speaker_encoder: Option<crate::speaker_embedding::SpeakerEncoder>,
 }
 
 impl std::fmt::Debug for WhisperEngine {
@@ -158,6 +163,7 @@ impl std::fmt::Debug for WhisperEngine {
         f.debug_struct("WhisperEngine")
             .field("threads", &self.threads)
             .field("uses_dtw", &self.uses_dtw)
+            .field("speaker_encoder", &self.speaker_encoder.is_some())
             .finish()
     }
 }
@@ -195,11 +201,34 @@ impl WhisperEngine {
         let threads = threads
             .filter(|count| *count > 0)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |count| count.get()));
-        tracing::info!(threads, dtw = uses_dtw, "speech model loaded");
+        // The speaker encoder (`veriscribe model fetch`) lives in the same directory; without
+        // it diarization falls back to pitch and cepstra.
+        let speaker_path = model_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(SPEAKER_MODEL_FILE);
+        let speaker_encoder = if speaker_path.is_file() {
+            match crate::speaker_embedding::SpeakerEncoder::load(&speaker_path) {
+                Ok(encoder) => Some(encoder),
+                Err(error) => {
+                    tracing::warn!(%error, "speaker encoder not usable; diarizing without it");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        tracing::info!(
+            threads,
+            dtw = uses_dtw,
+            speaker_encoder = speaker_encoder.is_some(),
+            "speech model loaded"
+        );
         Ok(Self {
             context,
             threads,
             uses_dtw,
+            speaker_encoder,
         })
     }
 
@@ -326,7 +355,15 @@ impl WhisperEngine {
             crate::diarize::align_channel_turns(&audio.channels, &mut tokens);
         }
         if let (false, Some(max_speakers)) = (separate, options.max_speakers) {
-            let found = crate::diarize::diarize(&signals[0].1, &mut tokens, max_speakers);
+            let found = match &self.speaker_encoder {
+                Some(encoder) => crate::diarize::diarize_with_encoder(
+                    &signals[0].1,
+                    &mut tokens,
+                    max_speakers,
+                    encoder,
+                ),
+                None => crate::diarize::diarize(&signals[0].1, &mut tokens, max_speakers),
+            };
             tracing::info!(
                 speakers = found.speakers,
                 pieces = found.pieces,
@@ -977,15 +1014,17 @@ fn channels_are_copies(channels: &[Vec<f32>]) -> bool {
 }
 
 fn merge_into_tokens(words_per_signal: Vec<(Option<u16>, Vec<RawWord>)>) -> Vec<SpokenToken> {
-    let mut tokens: Vec<SpokenToken> = Vec::new();
+    // Sorted by word, not by token: a word's trailing mark sits at the word's end, which is
+    // often after the next word's start (Whisper's word times overlap), and must stay with it.
+    let mut groups: Vec<(f64, Vec<SpokenToken>)> = Vec::new();
     for (channel, words) in words_per_signal {
         for word in words {
-            tokens.extend(split_punctuation(&word, channel));
+            groups.push((word.start, split_punctuation(&word, channel)));
         }
     }
     // Stable: each channel's own order is kept for equal start times.
-    tokens.sort_by(|a, b| a.start.total_cmp(&b.start));
-    tokens
+    groups.sort_by(|a, b| a.0.total_cmp(&b.0));
+    groups.into_iter().flat_map(|(_, tokens)| tokens).collect()
 }
 
 /// Splits leading and trailing `, . ? ! ; :` off a word into their own tokens.
@@ -1042,6 +1081,19 @@ fn split_punctuation(word: &RawWord, channel: Option<u16>) -> Vec<SpokenToken> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn punctuation_stays_with_its_word_when_word_times_overlap() {
+        // "you." ends after "were" starts, as Whisper's DTW times often do at a sentence end.
+        let words = vec![
+            word("you.", 1.0, 1.5),
+            word("Were", 1.4, 1.8),
+            word("there?", 1.8, 2.2),
+        ];
+        let tokens = merge_into_tokens(vec![(None, words)]);
+        let text: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(text, ["you", ".", "Were", "there", "?"]);
+    }
 
     fn word(text: &str, start: f64, end: f64) -> RawWord {
         RawWord {

@@ -54,6 +54,9 @@ pub enum ModelError {
     #[error("token {token_id} in the tokenizer vocabulary has a character outside the GPT-2 byte alphabet")]
     VocabularyCharacter { token_id: u32 },
 
+    #[error("cannot read the PyTorch checkpoint: {message}")]
+    TorchFormat { message: String },
+
     #[error("ggml model is too large for its format: {message}")]
     TooLarge { message: String },
 }

