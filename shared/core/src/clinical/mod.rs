@@ -18,3 +18,4 @@ pub mod sections;
 pub mod support;
 pub mod text;
 pub mod turns;
+pub mod vocabulary;
