@@ -127,6 +127,7 @@ pub fn resolve_settings(
         clinical_note_generation_settings: ClinicalNoteGenerationSettings { note_template },
         output_format,
         patient_pronouns,
+        ..JobSettings::default()
     };
     let mut channel_definitions = Vec::new();
     if channel_identification {

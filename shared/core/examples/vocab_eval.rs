@@ -3,7 +3,7 @@
 //! kept as the second alternative, for `score_transcript.py` and `bench/vocab_score.py`.
 //!
 //! cargo run --release -p veriscribe-core --example vocab_eval -- IN_DIR OUT_DIR [--none]
-//!     [--vocabulary FILE] [--confidence X] [--key-edits N] [--letters R] [--show]
+//!     [--vocabulary FILE] [--confidence X] [--key-edits N] [--letters R] [--ids A,B] [--show]
 //!
 //! `--none` copies without correcting (the baseline); `--vocabulary` adds a custom vocabulary to
 //! the built-in lexicon; `--show` prints each rewrite to stderr (tuning on train visits only).
@@ -17,13 +17,14 @@ use veriscribe_core::clinical::vocabulary::{
 use veriscribe_core::speech::{SpokenToken, TokenKind};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let usage = "usage: vocab_eval IN_DIR OUT_DIR [--none] [--vocabulary FILE] [--confidence X] [--key-edits N] [--letters R] [--show]";
+    let usage = "usage: vocab_eval IN_DIR OUT_DIR [--none] [--vocabulary FILE] [--confidence X] [--key-edits N] [--letters R] [--ids A,B] [--show]";
     let mut args = std::env::args().skip(1);
     let input = PathBuf::from(args.next().ok_or(usage)?);
     let output = PathBuf::from(args.next().ok_or(usage)?);
     let mut settings = VocabularySettings::default();
     let mut thresholds = CorrectionThresholds::default();
     let mut show = false;
+    let mut ids: Option<Vec<String>> = None;
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--none" => settings.built_in_lexicon = false,
@@ -35,6 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--key-edits" => thresholds.max_key_edits = args.next().ok_or(usage)?.parse()?,
             "--letters" => thresholds.max_letter_ratio = args.next().ok_or(usage)?.parse()?,
             "--show" => show = true,
+            "--ids" => {
+                ids = Some(args.next().ok_or(usage)?.split(',').map(str::to_string).collect())
+            }
             _ => return Err(usage.into()),
         }
     }
@@ -46,7 +50,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut files: Vec<_> = std::fs::read_dir(&input)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".transcript.json"))
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.strip_suffix(".transcript.json").is_some_and(|id| {
+                ids.as_ref().is_none_or(|ids| ids.iter().any(|wanted| wanted == id))
+            })
+        })
         .collect();
     files.sort();
     for path in files {

@@ -164,6 +164,45 @@ pub struct JobSettings {
     /// (HealthScribe takes it beside them) so every driver hands it to the note stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient_pronouns: Option<super::documentation::PatientPronouns>,
+    /// A custom vocabulary that biases recognition and corrects near-misses (HealthScribe
+    /// `Settings.VocabularyName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary_name: Option<String>,
+    /// A list of words to mask, remove or tag (`Settings.VocabularyFilterName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary_filter_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary_filter_method: Option<VocabularyFilterMethod>,
+}
+
+/// What a vocabulary filter does with the words it lists (HealthScribe
+/// `Settings.VocabularyFilterMethod`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VocabularyFilterMethod {
+    /// Each listed word becomes `***`.
+    #[default]
+    Mask,
+    Remove,
+    /// Words stay; their transcript items carry `VocabularyFilterMatch: true`.
+    Tag,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown vocabulary filter method {0:?} (mask, remove or tag)")]
+pub struct UnknownVocabularyFilterMethod(pub String);
+
+impl std::str::FromStr for VocabularyFilterMethod {
+    type Err = UnknownVocabularyFilterMethod;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "mask" => Ok(Self::Mask),
+            "remove" => Ok(Self::Remove),
+            "tag" => Ok(Self::Tag),
+            _ => Err(UnknownVocabularyFilterMethod(text.chars().take(64).collect())),
+        }
+    }
 }
 
 impl Default for JobSettings {
@@ -175,6 +214,9 @@ impl Default for JobSettings {
             clinical_note_generation_settings: ClinicalNoteGenerationSettings::default(),
             output_format: OutputFormat::default(),
             patient_pronouns: None,
+            vocabulary_name: None,
+            vocabulary_filter_name: None,
+            vocabulary_filter_method: None,
         }
     }
 }
@@ -191,6 +233,10 @@ pub enum SettingsError {
     ChannelDefinitionsMismatch,
     #[error("ChannelDefinitions must name two distinct channels, one CLINICIAN and one PATIENT")]
     BadChannelDefinitions,
+    #[error("{field} must match ^[0-9a-zA-Z._-]{{1,200}}$")]
+    BadVocabularyName { field: &'static str },
+    #[error("VocabularyFilterName and VocabularyFilterMethod must be given together")]
+    VocabularyFilterMethodMismatch,
     #[error("job name must match ^[a-zA-Z0-9._-]{{1,200}}$, got {0:?}")]
     BadJobName(String),
 }
@@ -221,8 +267,27 @@ impl JobSettings {
                 return Err(SettingsError::BadChannelDefinitions);
             }
         }
+        for (field, name) in [
+            ("VocabularyName", &self.vocabulary_name),
+            ("VocabularyFilterName", &self.vocabulary_filter_name),
+        ] {
+            if name.as_deref().is_some_and(|n| !is_resource_name(n)) {
+                return Err(SettingsError::BadVocabularyName { field });
+            }
+        }
+        if self.vocabulary_filter_name.is_some() != self.vocabulary_filter_method.is_some() {
+            return Err(SettingsError::VocabularyFilterMethodMismatch);
+        }
         Ok(())
     }
+}
+
+/// HealthScribe's pattern for vocabulary and filter names.
+fn is_resource_name(name: &str) -> bool {
+    (1..=200).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The default channel mapping: channel 0 is the clinician, channel 1 the patient.

@@ -4,7 +4,9 @@
 //! everyday word, not a term), it sounds like exactly one term (same or nearly the same
 //! sound-alike key, few letters apart), and the recogniser was unsure of it; or it is one
 //! word off a multi-word term whose other words were heard exactly ("acid reflex" → "acid
-//! reflux"). Whisper also splits an unknown word into pieces ("metho trexate"), so up to three
+//! reflux"), or an everyday word listed in `sound_alike_context.tsv` with no cue near it that
+//! the everyday word was meant ("my reflex" → "my reflux", "deep tendon reflex" kept). Whisper
+//! also splits an unknown word into pieces ("metho trexate"), so up to three
 //! adjacent words are tried joined. Thresholds were tuned on synthesized ACI-Bench train visits
 //! (`bench/vocab_dev.sh`).
 
@@ -23,6 +25,13 @@ const TESTS_TREATMENTS: &str = include_str!("../../../data/tests.tsv");
 const DRUG_NAMES: &str = include_str!("../../../data/drug_names.tsv");
 const CONDITION_WORDS: &str = include_str!("../../../data/condition_words.txt");
 const COMMON_WORDS: &str = include_str!("../../../data/common_words.txt");
+const ENGLISH_WORDS: &str = include_str!("../../../data/english_words.txt");
+const SOUND_ALIKE_CONTEXT: &str = include_str!("../../../data/sound_alike_context.tsv");
+
+/// Words never rewritten on sound alone: everyday speech (train dialogues) and English words.
+fn everyday_words() -> impl Iterator<Item = &'static str> {
+    data_lines(COMMON_WORDS).chain(data_lines(ENGLISH_WORDS))
+}
 
 /// How sure the evidence must be. Defaults tuned on synthesized train visits.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,6 +86,10 @@ pub struct Corrector {
     multi: Vec<Term>,
     known: HashSet<String>,
     by_key: HashMap<String, Vec<usize>>,
+    /// Everyday word → (the term it stands for, cue words that keep the everyday word).
+    sound_alikes: HashMap<String, (String, HashSet<String>)>,
+    /// (first sound, key length) → (term, key) pairs, for the near-key search.
+    by_shape: HashMap<(char, usize), Vec<(usize, String)>>,
     thresholds: CorrectionThresholds,
 }
 
@@ -108,8 +121,17 @@ impl Corrector {
                 let term = line.split_once('\t').map_or(line, |(t, _)| t);
                 corrector.add(term, None, None, false);
             }
-            for word in data_lines(COMMON_WORDS) {
-                corrector.known.insert(word.to_string());
+            corrector.known.extend(everyday_words().map(str::to_string));
+            for line in data_lines(SOUND_ALIKE_CONTEXT) {
+                let mut columns = line.split('\t');
+                if let (Some(heard), Some(meant), cues) =
+                    (columns.next(), columns.next(), columns.next().unwrap_or(""))
+                {
+                    let cues = cues.split(',').map(|c| c.trim().to_string()).collect();
+                    corrector
+                        .sound_alikes
+                        .insert(heard.to_string(), (meant.to_string(), cues));
+                }
             }
             corrector.index();
             corrector
@@ -133,10 +155,9 @@ impl Corrector {
             corrector.single.extend(built_in.single.iter().cloned());
             corrector.multi.extend(built_in.multi.iter().cloned());
             corrector.known.extend(built_in.known.iter().cloned());
+            corrector.sound_alikes = built_in.sound_alikes.clone();
         } else {
-            for word in data_lines(COMMON_WORDS) {
-                corrector.known.insert(word.to_string());
-            }
+            corrector.known.extend(everyday_words().map(str::to_string));
         }
         corrector.index();
         corrector
@@ -182,9 +203,16 @@ impl Corrector {
 
     fn index(&mut self) {
         self.by_key.clear();
+        self.by_shape.clear();
         for (i, term) in self.single.iter().enumerate() {
             for key in &term.keys {
                 self.by_key.entry(key.clone()).or_default().push(i);
+                if let Some(first) = key.chars().next() {
+                    self.by_shape
+                        .entry((first, key.chars().count()))
+                        .or_default()
+                        .push((i, key.clone()));
+                }
             }
         }
     }
@@ -202,7 +230,7 @@ impl Corrector {
     }
 
     /// The one single-word term that `heard` (letters only) sounds like, if exactly one does.
-    fn sound_alike(&self, heard: &str, confidence: f64, pieces: usize) -> Option<&Term> {
+    fn sound_alike(&self, heard: &str, confidence: f64) -> Option<&Term> {
         let t = &self.thresholds;
         if heard.chars().count() < t.min_letters {
             return None;
@@ -240,23 +268,24 @@ impl Corrector {
                 consider(i, &mut best, &mut tie, 0);
             }
         }
-        if best.is_none() && t.max_key_edits > 0 {
-            let length = key.chars().count();
-            for (i, term) in self.single.iter().enumerate() {
-                let edits = term
-                    .keys
-                    .iter()
-                    .filter(|k| k.chars().count().abs_diff(length) <= t.max_key_edits)
-                    .map(|k| edit_distance(&key, k))
-                    .min();
-                if let Some(edits) = edits.filter(|&e| e <= t.max_key_edits && length >= 4) {
-                    consider(i, &mut best, &mut tie, edits);
+        // Near keys share the first sound (a misheard word keeps its onset far more often than
+        // not, and it keeps the search to a few hundred keys).
+        let length = key.chars().count();
+        if best.is_none() && t.max_key_edits > 0 && length >= 4 {
+            let first = key.chars().next().unwrap_or(' ');
+            let lengths = length.saturating_sub(t.max_key_edits)..=length + t.max_key_edits;
+            for shape_length in lengths {
+                for (i, term_key) in self.by_shape.get(&(first, shape_length)).into_iter().flatten() {
+                    let edits = edit_distance(&key, term_key);
+                    if edits <= t.max_key_edits {
+                        consider(*i, &mut best, &mut tie, edits);
+                    }
                 }
             }
         }
         let (key_edits, _, i) = best?;
-        // A confidently heard word needs the same sound key; joined pieces need it too.
-        if tie || (key_edits > 0 && (confidence >= t.max_confidence || pieces > 1)) {
+        // A confidently heard word needs the same sound key.
+        if tie || (key_edits > 0 && confidence >= t.max_confidence) {
             return None;
         }
         Some(&self.single[i])
@@ -299,6 +328,16 @@ impl Corrector {
             return None;
         }
         let heard: Vec<String> = run.iter().map(|t| letters_of(&t.text)).collect();
+        if let Some((meant, cues)) = self.sound_alikes.get(&heard[0]) {
+            let near = |t: &SpokenToken| cues.contains(&letters_of(&t.text));
+            let before = tokens[i.saturating_sub(2)..i].iter().any(near);
+            let after = tokens.get(i + 1).is_some_and(near);
+            if !before && !after {
+                if let Some(term) = self.single.iter().find(|t| &t.letters == meant) {
+                    return Some(self.rewrite(&run[..1], term));
+                }
+            }
+        }
         // a multi-word term with one word misheard, the others exact
         for term in &self.multi {
             let n = term.words.len();
@@ -323,7 +362,12 @@ impl Corrector {
             if words.iter().all(|w| self.is_known(w)) || words.iter().any(String::is_empty) {
                 continue;
             }
-            if pieces > 1 && words.iter().any(|w| self.is_term_word(w)) {
+            // Pieces of one word: none a term itself, and one of them a long unknown word
+            // ("own parazole"), not a run of short everyday ones.
+            if pieces > 1
+                && (words.iter().any(|w| self.is_term_word(w))
+                    || !words.iter().any(|w| w.chars().count() >= 5 && !self.is_known(w)))
+            {
                 continue;
             }
             let joined = words.concat();
@@ -332,7 +376,7 @@ impl Corrector {
             }
             let confidence =
                 run[..pieces].iter().map(|t| t.confidence).sum::<f64>() / pieces as f64;
-            if let Some(term) = self.sound_alike(&joined, confidence, pieces) {
+            if let Some(term) = self.sound_alike(&joined, confidence) {
                 return Some(self.rewrite(&run[..pieces], term));
             }
         }
@@ -457,6 +501,10 @@ mod tests {
         assert_eq!(text, "acid reflux .");
         let (text, _) = corrected(&[("knee", 0.9), ("reflex", 0.9)], c);
         assert_eq!(text, "knee reflex");
+        let (text, _) = corrected(&[("my", 0.9), ("reflex", 0.9), ("is", 0.9), ("worse", 0.9)], c);
+        assert_eq!(text, "my reflux is worse");
+        let (text, _) = corrected(&[("deep", 0.9), ("tendon", 0.9), ("reflex", 0.9)], c);
+        assert_eq!(text, "deep tendon reflex");
     }
 
     #[test]

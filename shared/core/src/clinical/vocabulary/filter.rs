@@ -10,44 +10,12 @@ use crate::formats::{ClinicalDocumentation, Conversation, ItemType};
 /// Written in place of a masked word.
 pub const MASK: &str = "***";
 
-/// What a filter does with the words it lists (HealthScribe `VocabularyFilterMethod`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FilterMethod {
-    #[default]
-    Mask,
-    Remove,
-    Tag,
-}
+pub use crate::formats::VocabularyFilterMethod as FilterMethod;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FilterError {
-    #[error("unknown vocabulary filter method {0:?} (mask, remove or tag)")]
-    UnknownMethod(String),
     #[error("the vocabulary filter has no words")]
     Empty,
-}
-
-impl std::str::FromStr for FilterMethod {
-    type Err = FilterError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.to_ascii_lowercase().as_str() {
-            "mask" => Ok(Self::Mask),
-            "remove" => Ok(Self::Remove),
-            "tag" => Ok(Self::Tag),
-            _ => Err(FilterError::UnknownMethod(text.to_string())),
-        }
-    }
-}
-
-impl FilterMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Mask => "mask",
-            Self::Remove => "remove",
-            Self::Tag => "tag",
-        }
-    }
 }
 
 /// A list of words to filter (one per line, any case; `#` comments) and the method.
@@ -94,8 +62,11 @@ impl VocabularyFilter {
                 FilterMethod::Mask => out.push_str(MASK),
                 // drop the space before the word too, so no double spaces are left
                 FilterMethod::Remove => {
-                    if out.ends_with(' ') && chars.get(word.end).is_none_or(|c| !c.is_alphanumeric()) {
+                    if out.ends_with(' ') {
                         out.pop();
+                    } else if chars.get(word.end) == Some(&' ') {
+                        at = word.end + 1;
+                        continue;
                     }
                 }
                 FilterMethod::Tag => unreachable!("returned above"),
@@ -136,5 +107,96 @@ impl VocabularyFilter {
                 sentence.summarized_segment = self.apply_to_text(&sentence.summarized_segment);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clinical::pipeline::{conversation_from_recognition, ConversationSettings};
+    use crate::clinical::vocabulary::VocabularySettings;
+    use crate::speech::{Recognition, SpokenToken, TokenKind};
+
+    fn recognition(words: &[&str]) -> Recognition {
+        let tokens = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| SpokenToken {
+                text: w.to_string(),
+                kind: if *w == "." {
+                    TokenKind::Punctuation
+                } else {
+                    TokenKind::Word
+                },
+                start: i as f64 * 0.5,
+                end: i as f64 * 0.5 + 0.4,
+                confidence: 0.9,
+                channel: None,
+                speaker: Some(0),
+                starts_segment: i == 0,
+            })
+            .collect();
+        Recognition {
+            tokens,
+            duration_seconds: words.len() as f64 * 0.5,
+        }
+    }
+
+    fn filtered(method: FilterMethod) -> Conversation {
+        let settings = ConversationSettings {
+            vocabulary: VocabularySettings {
+                filter: Some(VocabularyFilter::parse("# words\nDarn\n", method).unwrap()),
+                ..VocabularySettings::default()
+            },
+            ..ConversationSettings::default()
+        };
+        conversation_from_recognition(&recognition(&["That", "darn", "knee", "hurts", "."]), &settings)
+    }
+
+    fn words_of(conversation: &Conversation) -> Vec<&str> {
+        conversation.transcript_items.iter().map(|i| i.content()).collect()
+    }
+
+    #[test]
+    fn mask_writes_stars_in_items_and_segments() {
+        let conversation = filtered(FilterMethod::Mask);
+        assert_eq!(words_of(&conversation), ["That", "***", "knee", "hurts", "."]);
+        assert_eq!(conversation.transcript_segments[0].content, "That *** knee hurts.");
+        assert!(conversation.transcript_items.iter().all(|i| i.vocabulary_filter_match.is_none()));
+    }
+
+    #[test]
+    fn remove_drops_the_word_and_its_space() {
+        let conversation = filtered(FilterMethod::Remove);
+        assert_eq!(words_of(&conversation), ["That", "knee", "hurts", "."]);
+        assert_eq!(conversation.transcript_segments[0].content, "That knee hurts.");
+    }
+
+    #[test]
+    fn tag_keeps_the_word_and_flags_its_item() {
+        let conversation = filtered(FilterMethod::Tag);
+        assert_eq!(words_of(&conversation), ["That", "darn", "knee", "hurts", "."]);
+        let flags: Vec<Option<bool>> = conversation
+            .transcript_items
+            .iter()
+            .map(|i| i.vocabulary_filter_match)
+            .collect();
+        assert_eq!(flags, [None, Some(true), None, None, None]);
+        let json = serde_json::to_string(&conversation.transcript_items[1]).unwrap();
+        assert!(json.contains("\"VocabularyFilterMatch\":true"), "{json}");
+        assert!(!serde_json::to_string(&conversation.transcript_items[0])
+            .unwrap()
+            .contains("VocabularyFilterMatch"));
+    }
+
+    #[test]
+    fn text_filtering_matches_whole_words_in_any_case() {
+        let filter = VocabularyFilter::parse("darn\n", FilterMethod::Mask).unwrap();
+        assert_eq!(filter.apply_to_text("Darn, darnation darn."), "***, darnation ***.");
+        let filter = VocabularyFilter::parse("darn\n", FilterMethod::Remove).unwrap();
+        assert_eq!(filter.apply_to_text("Darn it, darn."), "it,.");
+        assert_eq!(VocabularyFilter::parse("#\n", FilterMethod::Tag), Err(FilterError::Empty));
+        assert_eq!("TAG".parse::<FilterMethod>(), Ok(FilterMethod::Tag));
+        assert!("blur".parse::<FilterMethod>().is_err());
     }
 }

@@ -69,3 +69,58 @@ pub fn keep_heard_words(items: &mut [TranscriptItem], corrections: &[Correction]
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clinical::pipeline::{conversation_from_recognition, ConversationSettings};
+    use crate::speech::{Recognition, SpokenToken, TokenKind};
+
+    fn heard(words: &[(&str, f64)]) -> Recognition {
+        let tokens = words
+            .iter()
+            .enumerate()
+            .map(|(i, (w, confidence))| SpokenToken {
+                text: w.to_string(),
+                kind: TokenKind::Word,
+                start: i as f64,
+                end: i as f64 + 0.8,
+                confidence: *confidence,
+                channel: None,
+                speaker: Some(0),
+                starts_segment: i == 0,
+            })
+            .collect();
+        Recognition {
+            tokens,
+            duration_seconds: words.len() as f64,
+        }
+    }
+
+    #[test]
+    fn the_heard_word_is_kept_as_the_second_alternative() {
+        let rec = heard(&[("start", 0.9), ("protonics", 0.42), ("daily", 0.9)]);
+        let conversation = conversation_from_recognition(&rec, &ConversationSettings::default());
+        let item = &conversation.transcript_items[1];
+        assert_eq!(item.content(), "Protonix");
+        assert_eq!(item.alternatives.len(), 2);
+        assert_eq!(item.alternatives[1].content, "protonics");
+        assert_eq!(item.alternatives[1].confidence, 0.42);
+        assert_eq!(conversation.transcript_segments[0].content, "start Protonix daily");
+    }
+
+    #[test]
+    fn without_the_lexicon_nothing_is_rewritten() {
+        let settings = ConversationSettings {
+            vocabulary: VocabularySettings {
+                built_in_lexicon: false,
+                ..VocabularySettings::default()
+            },
+            ..ConversationSettings::default()
+        };
+        let rec = heard(&[("start", 0.9), ("protonics", 0.42)]);
+        let conversation = conversation_from_recognition(&rec, &settings);
+        assert_eq!(conversation.transcript_items[1].content(), "protonics");
+        assert_eq!(conversation.transcript_items[1].alternatives.len(), 1);
+    }
+}
