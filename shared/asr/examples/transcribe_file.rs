@@ -35,8 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--beam" => options.beam_size = args.next().ok_or(usage)?.parse()?,
             // the decoder prompt (e.g. a custom vocabulary's phrases), read from a file
             "--prompt-file" => {
-                options.initial_prompt =
-                    Some(std::fs::read_to_string(args.next().ok_or(usage)?)?.trim().to_string())
+                options.initial_prompt = Some(
+                    std::fs::read_to_string(args.next().ok_or(usage)?)?
+                        .trim()
+                        .to_string(),
+                )
             }
             _ => return Err(usage.into()),
         }

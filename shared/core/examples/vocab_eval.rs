@@ -37,7 +37,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--letters" => thresholds.max_letter_ratio = args.next().ok_or(usage)?.parse()?,
             "--show" => show = true,
             "--ids" => {
-                ids = Some(args.next().ok_or(usage)?.split(',').map(str::to_string).collect())
+                ids = Some(
+                    args.next()
+                        .ok_or(usage)?
+                        .split(',')
+                        .map(str::to_string)
+                        .collect(),
+                )
             }
             _ => return Err(usage.into()),
         }
@@ -53,7 +59,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|p| {
             let name = p.file_name().unwrap_or_default().to_string_lossy();
             name.strip_suffix(".transcript.json").is_some_and(|id| {
-                ids.as_ref().is_none_or(|ids| ids.iter().any(|wanted| wanted == id))
+                ids.as_ref()
+                    .is_none_or(|ids| ids.iter().any(|wanted| wanted == id))
             })
         })
         .collect();
@@ -95,7 +102,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         changed += corrections.len();
         if show {
             for c in &corrections {
-                eprintln!("  {:.2} {:?} -> {:?}", c.confidence, c.original, c.replacement);
+                eprintln!(
+                    "  {:.2} {:?} -> {:?}",
+                    c.confidence, c.original, c.replacement
+                );
             }
         }
         let out_items: Vec<serde_json::Value> = tokens

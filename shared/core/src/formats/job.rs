@@ -200,7 +200,9 @@ impl std::str::FromStr for VocabularyFilterMethod {
             "mask" => Ok(Self::Mask),
             "remove" => Ok(Self::Remove),
             "tag" => Ok(Self::Tag),
-            _ => Err(UnknownVocabularyFilterMethod(text.chars().take(64).collect())),
+            _ => Err(UnknownVocabularyFilterMethod(
+                text.chars().take(64).collect(),
+            )),
         }
     }
 }
@@ -458,5 +460,48 @@ impl StatusChange {
             JobStatus::Queued => {}
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_settings_are_checked_as_healthscribe_does() {
+        let mut settings = JobSettings {
+            vocabulary_name: Some("cardiology.v2".to_string()),
+            ..JobSettings::default()
+        };
+        assert_eq!(settings.validate(&[]), Ok(()));
+        settings.vocabulary_filter_name = Some("profanity".to_string());
+        assert_eq!(
+            settings.validate(&[]),
+            Err(SettingsError::VocabularyFilterMethodMismatch)
+        );
+        settings.vocabulary_filter_method = Some(VocabularyFilterMethod::Tag);
+        assert_eq!(settings.validate(&[]), Ok(()));
+        settings.vocabulary_name = Some("a b".to_string());
+        assert_eq!(
+            settings.validate(&[]),
+            Err(SettingsError::BadVocabularyName {
+                field: "VocabularyName"
+            })
+        );
+    }
+
+    #[test]
+    fn vocabulary_settings_use_healthscribe_names_and_values() {
+        let settings = JobSettings {
+            vocabulary_filter_name: Some("words".to_string()),
+            vocabulary_filter_method: Some(VocabularyFilterMethod::Remove),
+            ..JobSettings::default()
+        };
+        let json = serde_json::to_value(&settings).unwrap();
+        assert_eq!(json["VocabularyFilterName"], "words");
+        assert_eq!(json["VocabularyFilterMethod"], "remove");
+        assert!(json.get("VocabularyName").is_none());
+        let back: JobSettings = serde_json::from_value(json).unwrap();
+        assert_eq!(back, settings);
     }
 }

@@ -185,7 +185,11 @@ impl Corrector {
             // brand names are proper nouns: "Protonix"
             display: match display {
                 Some(shown) => shown.to_string(),
-                None if keep => term_words.iter().map(|w| capitalise(w)).collect::<Vec<_>>().join(" "),
+                None if keep => term_words
+                    .iter()
+                    .map(|w| capitalise(w))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 None => term_words.join(" "),
             },
             keep_case: keep,
@@ -275,7 +279,12 @@ impl Corrector {
             let first = key.chars().next().unwrap_or(' ');
             let lengths = length.saturating_sub(t.max_key_edits)..=length + t.max_key_edits;
             for shape_length in lengths {
-                for (i, term_key) in self.by_shape.get(&(first, shape_length)).into_iter().flatten() {
+                for (i, term_key) in self
+                    .by_shape
+                    .get(&(first, shape_length))
+                    .into_iter()
+                    .flatten()
+                {
                     let edits = edit_distance(&key, term_key);
                     if edits <= t.max_key_edits {
                         consider(*i, &mut best, &mut tie, edits);
@@ -366,7 +375,9 @@ impl Corrector {
             // ("own parazole"), not a run of short everyday ones.
             if pieces > 1
                 && (words.iter().any(|w| self.is_term_word(w))
-                    || !words.iter().any(|w| w.chars().count() >= 5 && !self.is_known(w)))
+                    || !words
+                        .iter()
+                        .any(|w| w.chars().count() >= 5 && !self.is_known(w)))
             {
                 continue;
             }
@@ -384,9 +395,11 @@ impl Corrector {
     }
 
     fn is_term_word(&self, word: &str) -> bool {
-        self.known.contains(word) && self.by_key.get(&sound_key(word)).is_some_and(|ids| {
-            ids.iter().any(|&i| self.single[i].letters == word)
-        })
+        self.known.contains(word)
+            && self
+                .by_key
+                .get(&sound_key(word))
+                .is_some_and(|ids| ids.iter().any(|&i| self.single[i].letters == word))
     }
 
     fn rewrite(&self, run: &[&SpokenToken], term: &Term) -> (usize, SpokenToken, Correction) {
@@ -468,7 +481,12 @@ mod tests {
     fn misheard_drug_names_become_the_drug() {
         let c = Corrector::built_in();
         let (text, corrections) = corrected(
-            &[("take", 0.9), ("protonics", 0.4), ("and", 0.9), ("methodrexate", 0.5)],
+            &[
+                ("take", 0.9),
+                ("protonics", 0.4),
+                ("and", 0.9),
+                ("methodrexate", 0.5),
+            ],
             c,
         );
         assert_eq!(text, "take Protonix and methotrexate");
@@ -490,7 +508,10 @@ mod tests {
             ("medications", 0.2),
         ];
         let (text, corrections) = corrected(&words, c);
-        assert_eq!(text, "the patient takes lisinopril for reflexes medications");
+        assert_eq!(
+            text,
+            "the patient takes lisinopril for reflexes medications"
+        );
         assert!(corrections.is_empty());
     }
 
@@ -501,7 +522,10 @@ mod tests {
         assert_eq!(text, "acid reflux .");
         let (text, _) = corrected(&[("knee", 0.9), ("reflex", 0.9)], c);
         assert_eq!(text, "knee reflex");
-        let (text, _) = corrected(&[("my", 0.9), ("reflex", 0.9), ("is", 0.9), ("worse", 0.9)], c);
+        let (text, _) = corrected(
+            &[("my", 0.9), ("reflex", 0.9), ("is", 0.9), ("worse", 0.9)],
+            c,
+        );
         assert_eq!(text, "my reflux is worse");
         let (text, _) = corrected(&[("deep", 0.9), ("tendon", 0.9), ("reflex", 0.9)], c);
         assert_eq!(text, "deep tendon reflex");
@@ -509,7 +533,10 @@ mod tests {
 
     #[test]
     fn custom_phrases_apply_their_display_form() {
-        let vocabulary = CustomVocabulary::parse("Phrase\tSoundsLike\tIPA\tDisplayAs\nzilretta\t\t\tZilretta (triamcinolone ER)\n").unwrap();
+        let vocabulary = CustomVocabulary::parse(
+            "Phrase\tSoundsLike\tIPA\tDisplayAs\nzilretta\t\t\tZilretta (triamcinolone ER)\n",
+        )
+        .unwrap();
         let c = Corrector::with_vocabulary(&vocabulary, true);
         let (text, corrections) = corrected(&[("silretta", 0.5)], &c);
         assert_eq!(text, "Zilretta (triamcinolone ER)");
@@ -518,10 +545,12 @@ mod tests {
 
     #[test]
     fn a_confident_word_needs_the_same_sound() {
-        let c = Corrector::built_in().clone().with_thresholds(CorrectionThresholds {
-            max_confidence: 0.5,
-            ..CorrectionThresholds::default()
-        });
+        let c = Corrector::built_in()
+            .clone()
+            .with_thresholds(CorrectionThresholds {
+                max_confidence: 0.5,
+                ..CorrectionThresholds::default()
+            });
         // "metforman" shares metformin's key: corrected however sure the recogniser was
         let (text, _) = corrected(&[("metforman", 0.99)], &c);
         assert_eq!(text, "metformin");

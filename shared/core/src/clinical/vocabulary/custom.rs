@@ -149,7 +149,10 @@ mod tests {
 
     #[test]
     fn empty_files_and_empty_phrases_are_refused() {
-        assert_eq!(CustomVocabulary::parse("# nothing\n"), Err(VocabularyError::Empty));
+        assert_eq!(
+            CustomVocabulary::parse("# nothing\n"),
+            Err(VocabularyError::Empty)
+        );
         assert_eq!(
             CustomVocabulary::parse("Phrase\tDisplayAs\n\tshown\n"),
             Err(VocabularyError::BadLine {

@@ -150,32 +150,54 @@ mod tests {
             },
             ..ConversationSettings::default()
         };
-        conversation_from_recognition(&recognition(&["That", "darn", "knee", "hurts", "."]), &settings)
+        conversation_from_recognition(
+            &recognition(&["That", "darn", "knee", "hurts", "."]),
+            &settings,
+        )
     }
 
     fn words_of(conversation: &Conversation) -> Vec<&str> {
-        conversation.transcript_items.iter().map(|i| i.content()).collect()
+        conversation
+            .transcript_items
+            .iter()
+            .map(|i| i.content())
+            .collect()
     }
 
     #[test]
     fn mask_writes_stars_in_items_and_segments() {
         let conversation = filtered(FilterMethod::Mask);
-        assert_eq!(words_of(&conversation), ["That", "***", "knee", "hurts", "."]);
-        assert_eq!(conversation.transcript_segments[0].content, "That *** knee hurts.");
-        assert!(conversation.transcript_items.iter().all(|i| i.vocabulary_filter_match.is_none()));
+        assert_eq!(
+            words_of(&conversation),
+            ["That", "***", "knee", "hurts", "."]
+        );
+        assert_eq!(
+            conversation.transcript_segments[0].content,
+            "That *** knee hurts."
+        );
+        assert!(conversation
+            .transcript_items
+            .iter()
+            .all(|i| i.vocabulary_filter_match.is_none()));
     }
 
     #[test]
     fn remove_drops_the_word_and_its_space() {
         let conversation = filtered(FilterMethod::Remove);
         assert_eq!(words_of(&conversation), ["That", "knee", "hurts", "."]);
-        assert_eq!(conversation.transcript_segments[0].content, "That knee hurts.");
+        assert_eq!(
+            conversation.transcript_segments[0].content,
+            "That knee hurts."
+        );
     }
 
     #[test]
     fn tag_keeps_the_word_and_flags_its_item() {
         let conversation = filtered(FilterMethod::Tag);
-        assert_eq!(words_of(&conversation), ["That", "darn", "knee", "hurts", "."]);
+        assert_eq!(
+            words_of(&conversation),
+            ["That", "darn", "knee", "hurts", "."]
+        );
         let flags: Vec<Option<bool>> = conversation
             .transcript_items
             .iter()
@@ -192,10 +214,16 @@ mod tests {
     #[test]
     fn text_filtering_matches_whole_words_in_any_case() {
         let filter = VocabularyFilter::parse("darn\n", FilterMethod::Mask).unwrap();
-        assert_eq!(filter.apply_to_text("Darn, darnation darn."), "***, darnation ***.");
+        assert_eq!(
+            filter.apply_to_text("Darn, darnation darn."),
+            "***, darnation ***."
+        );
         let filter = VocabularyFilter::parse("darn\n", FilterMethod::Remove).unwrap();
         assert_eq!(filter.apply_to_text("Darn it, darn."), "it,.");
-        assert_eq!(VocabularyFilter::parse("#\n", FilterMethod::Tag), Err(FilterError::Empty));
+        assert_eq!(
+            VocabularyFilter::parse("#\n", FilterMethod::Tag),
+            Err(FilterError::Empty)
+        );
         assert_eq!("TAG".parse::<FilterMethod>(), Ok(FilterMethod::Tag));
         assert!("blur".parse::<FilterMethod>().is_err());
     }

@@ -42,9 +42,10 @@ impl VocabularySettings {
     /// The corrector these settings call for, if any.
     pub fn corrector(&self) -> Option<Cow<'static, Corrector>> {
         match (&self.custom, self.built_in_lexicon) {
-            (Some(custom), with_built_in) => {
-                Some(Cow::Owned(Corrector::with_vocabulary(custom, with_built_in)))
-            }
+            (Some(custom), with_built_in) => Some(Cow::Owned(Corrector::with_vocabulary(
+                custom,
+                with_built_in,
+            ))),
             (None, true) => Some(Cow::Borrowed(Corrector::built_in())),
             (None, false) => None,
         }
@@ -106,7 +107,10 @@ mod tests {
         assert_eq!(item.alternatives.len(), 2);
         assert_eq!(item.alternatives[1].content, "protonics");
         assert_eq!(item.alternatives[1].confidence, 0.42);
-        assert_eq!(conversation.transcript_segments[0].content, "start Protonix daily");
+        assert_eq!(
+            conversation.transcript_segments[0].content,
+            "start Protonix daily"
+        );
     }
 
     #[test]
