@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use veriscribe_core::formats::PatientPronouns;
+use veriscribe_core::formats::{PatientPronouns, VocabularyFilterMethod};
 
 #[derive(Parser)]
 #[command(
@@ -70,6 +70,18 @@ pub struct RunArgs {
     /// PatientContext.Pronouns); default: inferred from the conversation.
     #[arg(long)]
     pub patient_pronouns: Option<PatientPronouns>,
+    /// A custom vocabulary: Amazon Transcribe's table (`Phrase<TAB>SoundsLike<TAB>IPA<TAB>DisplayAs`)
+    /// or one phrase per line. Primes recognition and corrects near-misses (`DisplayAs` applied);
+    /// the job records the file's name as its VocabularyName.
+    #[arg(long)]
+    pub vocabulary: Option<PathBuf>,
+    /// A vocabulary filter: one word per line, masked, removed or tagged in the transcript and
+    /// the note (see --vocabulary-filter-method).
+    #[arg(long)]
+    pub vocabulary_filter: Option<PathBuf>,
+    /// mask (`***`, the default), remove, or tag (VocabularyFilterMatch on the transcript item).
+    #[arg(long, requires = "vocabulary_filter")]
+    pub vocabulary_filter_method: Option<VocabularyFilterMethod>,
     /// Job name (letters, digits, `.`, `_`, `-`); default: the input's name and the time.
     #[arg(long)]
     pub job_name: Option<String>,

@@ -606,3 +606,71 @@ fn a_closed_pipe_ends_quietly_and_files_are_owner_only() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
 }
+
+/// `--vocabulary-filter` masks, removes or tags a listed word in the transcript and the note, and
+/// the job records HealthScribe's VocabularyFilterName / VocabularyFilterMethod.
+#[test]
+fn vocabulary_filters_apply_to_transcript_and_note() {
+    let sb = Sandbox::new();
+    let input = repo_root().join("samples/visit.txt");
+    let filter = sb.path("words.txt");
+    std::fs::write(&filter, "# listed words\nWheezing\n").unwrap();
+    let listed = |text: &str| text.to_lowercase().contains("wheezing");
+    for method in ["mask", "remove", "tag"] {
+        let out = sb.path(&format!("out-{method}"));
+        let job = format!("filter-{method}");
+        sb.ok(&[
+            "run",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--job-name",
+            &job,
+            "--vocabulary-filter",
+            filter.to_str().unwrap(),
+            "--vocabulary-filter-method",
+            method,
+            "--quiet",
+        ]);
+        assert_eq!(sb.job(&job)["Settings"]["VocabularyFilterName"], "words");
+        assert_eq!(sb.job(&job)["Settings"]["VocabularyFilterMethod"], method);
+        let transcript = read_json(&out.join("transcript.json"));
+        let conversation = &transcript["Conversation"];
+        let segments: String = conversation["TranscriptSegments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Content"].as_str().unwrap().to_string())
+            .collect();
+        let items = conversation["TranscriptItems"].as_array().unwrap();
+        let tagged = items
+            .iter()
+            .filter(|i| i["VocabularyFilterMatch"] == true)
+            .count();
+        let note = sb.ok(&["render", out.to_str().unwrap()]);
+        match method {
+            "mask" => {
+                assert!(!listed(&segments) && segments.contains("***"));
+                assert!(!listed(&note), "{note}");
+                assert_eq!(tagged, 0);
+            }
+            "remove" => {
+                assert!(!listed(&segments) && !segments.contains("***"));
+                assert!(!listed(&note), "{note}");
+            }
+            _ => {
+                assert!(listed(&segments));
+                assert!(tagged > 0);
+            }
+        }
+    }
+    let refused = sb.veriscribe(&[
+        "run",
+        input.to_str().unwrap(),
+        "--out",
+        sb.path("out-bad").to_str().unwrap(),
+        "--vocabulary-filter-method",
+        "tag",
+    ]);
+    assert!(!refused.status.success());
+}

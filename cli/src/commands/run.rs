@@ -18,7 +18,7 @@ use veriscribe_core::stages::{self, ConversationSettings};
 use veriscribe_crypto::LocalAesEnvelope;
 use veriscribe_local::FileObjectStore;
 
-use crate::commands::{jobs::open_store, model::fetch_default_model};
+use crate::commands::{jobs::open_store, model::fetch_default_model, vocabulary};
 use crate::progress;
 use crate::RunArgs;
 
@@ -60,6 +60,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             note_template: template,
         },
         patient_pronouns: args.patient_pronouns,
+        vocabulary_name: args.vocabulary.as_deref().map(vocabulary::resource_name),
+        vocabulary_filter_name: args
+            .vocabulary_filter
+            .as_deref()
+            .map(vocabulary::resource_name),
+        vocabulary_filter_method: args
+            .vocabulary_filter
+            .is_some()
+            .then(|| args.vocabulary_filter_method.unwrap_or_default()),
         ..JobSettings::default()
     };
     settings.validate(&channel_definitions)?;
@@ -139,7 +148,8 @@ async fn process(
     template: NoteTemplate,
     custom_template: Option<&CustomTemplate>,
 ) -> anyhow::Result<Outcome> {
-    let conversation_settings = ConversationSettings::for_job(job);
+    let mut conversation_settings = ConversationSettings::for_job(job);
+    conversation_settings.vocabulary = vocabulary::load(args)?;
 
     let mut audio_seconds = None;
     let mut recognition_seconds = None;
@@ -169,6 +179,11 @@ async fn process(
                 .settings
                 .max_speaker_labels
                 .filter(|_| !job.settings.channel_identification),
+            initial_prompt: conversation_settings
+                .vocabulary
+                .custom
+                .as_ref()
+                .map(|custom| custom.prompt(vocabulary::PROMPT_CHARS)),
             ..TranscribeOptions::default()
         };
         let started = Instant::now();
@@ -185,10 +200,13 @@ async fn process(
     let note_settings = stages::NoteSettings {
         patient_pronouns: job.settings.patient_pronouns,
     };
-    let documentation = match custom_template {
+    let mut documentation = match custom_template {
         Some(custom) => stages::custom_documentation_with(&transcript, custom, &note_settings)?,
         None => stages::documentation_with(&transcript, template, &note_settings)?,
     };
+    if let Some(filter) = &conversation_settings.vocabulary.filter {
+        filter.apply_to_documentation(&mut documentation.clinical_documentation);
+    }
     let key_path = args
         .key_file
         .clone()

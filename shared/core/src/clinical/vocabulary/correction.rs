@@ -257,7 +257,7 @@ impl Corrector {
                 Some(b) if (b.0, b.1) < (score.0, score.1) => {}
                 Some(b) if (b.0, b.1) == (score.0, score.1) => {
                     let other = &self.single[b.2];
-                    if other.letters != term.letters && !(other.custom && !term.custom) {
+                    if (term.custom || !other.custom) && other.letters != term.letters {
                         *tie = true;
                     }
                 }
