@@ -2,7 +2,7 @@
 //! roles) for `score_transcript.py`; prints timing to stderr.
 //!
 //! cargo run -p veriscribe-asr --example transcribe_file -- AUDIO OUT.json [--channels] [--model PATH] [--threads N]
-//!     [--window-seconds S] [--two-pass]
+//!     [--window-seconds S] [--two-pass] [--prompt-file FILE]
 //!
 //! The benchmark harness (`bench/compare.py`) reads the timing line.
 
@@ -14,7 +14,7 @@ use veriscribe_core::speech::TokenKind;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: transcribe_file AUDIO OUT.json [--channels] [--model PATH] [--threads N] [--window-seconds S] [--two-pass]";
+    let usage = "usage: transcribe_file AUDIO OUT.json [--channels] [--model PATH] [--threads N] [--window-seconds S] [--two-pass] [--prompt-file FILE]";
     let audio_path = PathBuf::from(args.next().ok_or(usage)?);
     let out_path = PathBuf::from(args.next().ok_or(usage)?);
     let mut options = TranscribeOptions::default();
@@ -33,6 +33,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--window-seconds" => options.window_seconds = args.next().ok_or(usage)?.parse()?,
             "--two-pass" => options.second_pass = true,
             "--beam" => options.beam_size = args.next().ok_or(usage)?.parse()?,
+            // the decoder prompt (e.g. a custom vocabulary's phrases), read from a file
+            "--prompt-file" => {
+                options.initial_prompt = Some(
+                    std::fs::read_to_string(args.next().ok_or(usage)?)?
+                        .trim()
+                        .to_string(),
+                )
+            }
             _ => return Err(usage.into()),
         }
     }

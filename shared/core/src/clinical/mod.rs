@@ -20,3 +20,4 @@ pub mod support;
 pub mod tables;
 pub mod text;
 pub mod turns;
+pub mod vocabulary;

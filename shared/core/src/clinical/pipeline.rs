@@ -12,12 +12,17 @@ use super::dialogue::{self, DialogueError};
 use super::roles::{self, RoleSettings};
 use super::sections;
 use super::turns::{self, SpeakerLabel, Turn, TurnSettings};
+use super::vocabulary::{self, VocabularySettings};
 
 pub const JOB_TYPE: &str = "ASYNC";
 pub const LANGUAGE_CODE: &str = "en-US";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationSettings {
+    /// Correction toward the built-in lexicon and a custom vocabulary, and the vocabulary
+    /// filter. `for_job` leaves the custom vocabulary and filter out: the job names them, the
+    /// driver (CLI or Lambda) reads them.
+    pub vocabulary: VocabularySettings,
     pub job_name: String,
     /// Tokens carry the channel they were heard on, and `channel_roles` says whose it is.
     pub channel_identification: bool,
@@ -37,6 +42,7 @@ impl Default for ConversationSettings {
             channel_identification: false,
             channel_roles: vec![(0, RoleKind::Clinician), (1, RoleKind::Patient)],
             max_speakers: 2,
+            vocabulary: VocabularySettings::default(),
         }
     }
 }
@@ -59,6 +65,7 @@ impl ConversationSettings {
                 })
                 .collect(),
             max_speakers: job.settings.max_speaker_labels.unwrap_or(2),
+            vocabulary: VocabularySettings::default(),
         }
     }
 
@@ -97,15 +104,30 @@ pub fn conversation_from_recognition(
     rec: &Recognition,
     settings: &ConversationSettings,
 ) -> Conversation {
-    let turns = turns::build_turns(&rec.tokens, &TurnSettings::default(), |t| {
+    // Misheard terms are corrected before turns are built, so segments, insights and the note
+    // all read the corrected words.
+    let mut tokens = rec.tokens.clone();
+    let corrections = settings
+        .vocabulary
+        .corrector()
+        .map(|corrector| corrector.correct(&mut tokens))
+        .unwrap_or_default();
+    let turns = turns::build_turns(&tokens, &TurnSettings::default(), |t| {
         settings.speaker_of(t)
     });
-    let items = rec
-        .tokens
+    let mut items: Vec<TranscriptItem> = tokens
         .iter()
         .filter(|t| !t.text.trim().is_empty())
         .map(item)
         .collect();
+    vocabulary::keep_heard_words(&mut items, &corrections);
+    if !corrections.is_empty() {
+        tracing::info!(
+            job_name = %settings.job_name,
+            corrected = corrections.len(),
+            "medical terms corrected"
+        );
+    }
     build(turns, items, settings)
 }
 
@@ -135,6 +157,7 @@ fn item(token: &SpokenToken) -> TranscriptItem {
         begin_audio_time: token.start,
         end_audio_time: token.end,
         item_type,
+        vocabulary_filter_match: None,
     }
 }
 
@@ -186,7 +209,7 @@ fn build(
         segments = transcript_segments.len(),
         "conversation built"
     );
-    Conversation {
+    let mut conversation = Conversation {
         conversation_id: turns::conversation_id(&settings.job_name).to_string(),
         job_name: Some(settings.job_name.clone()),
         job_type: Some(JOB_TYPE.to_string()),
@@ -195,7 +218,11 @@ fn build(
         clinical_insights: Vec::new(),
         transcript_items: items,
         transcript_segments,
+    };
+    if let Some(filter) = &settings.vocabulary.filter {
+        filter.apply_to_conversation(&mut conversation);
     }
+    conversation
 }
 
 /// Longest pause between two segments of one participant that still counts as theirs.

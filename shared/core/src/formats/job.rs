@@ -169,6 +169,47 @@ pub struct JobSettings {
     /// template is `ClinicalNoteGenerationSettings.NoteTemplate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_template: Option<CustomTemplate>,
+    /// A custom vocabulary that biases recognition and corrects near-misses (HealthScribe
+    /// `Settings.VocabularyName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary_name: Option<String>,
+    /// A list of words to mask, remove or tag (`Settings.VocabularyFilterName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary_filter_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary_filter_method: Option<VocabularyFilterMethod>,
+}
+
+/// What a vocabulary filter does with the words it lists (HealthScribe
+/// `Settings.VocabularyFilterMethod`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VocabularyFilterMethod {
+    /// Each listed word becomes `***`.
+    #[default]
+    Mask,
+    Remove,
+    /// Words stay; their transcript items carry `VocabularyFilterMatch: true`.
+    Tag,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown vocabulary filter method {0:?} (mask, remove or tag)")]
+pub struct UnknownVocabularyFilterMethod(pub String);
+
+impl std::str::FromStr for VocabularyFilterMethod {
+    type Err = UnknownVocabularyFilterMethod;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "mask" => Ok(Self::Mask),
+            "remove" => Ok(Self::Remove),
+            "tag" => Ok(Self::Tag),
+            _ => Err(UnknownVocabularyFilterMethod(
+                text.chars().take(64).collect(),
+            )),
+        }
+    }
 }
 
 impl Default for JobSettings {
@@ -181,6 +222,9 @@ impl Default for JobSettings {
             output_format: OutputFormat::default(),
             patient_pronouns: None,
             custom_template: None,
+            vocabulary_name: None,
+            vocabulary_filter_name: None,
+            vocabulary_filter_method: None,
         }
     }
 }
@@ -233,6 +277,10 @@ impl RequestedSettings {
             output_format: self.output_format,
             patient_pronouns: self.patient_pronouns,
             custom_template: self.custom_template.clone(),
+            // Not requestable yet: no driver reads a vocabulary or filter (README).
+            vocabulary_name: None,
+            vocabulary_filter_name: None,
+            vocabulary_filter_method: None,
         };
         let mut channel_definitions = Vec::new();
         if channel_identification {
@@ -261,6 +309,10 @@ pub enum SettingsError {
     ChannelDefinitionsMismatch,
     #[error("ChannelDefinitions must name two distinct channels, one CLINICIAN and one PATIENT")]
     BadChannelDefinitions,
+    #[error("{field} must match ^[0-9a-zA-Z._-]{{1,200}}$")]
+    BadVocabularyName { field: &'static str },
+    #[error("VocabularyFilterName and VocabularyFilterMethod must be given together")]
+    VocabularyFilterMethodMismatch,
     #[error("job name must match ^[a-zA-Z0-9._-]{{1,200}}$, got {0:?}")]
     BadJobName(String),
 }
@@ -291,8 +343,27 @@ impl JobSettings {
                 return Err(SettingsError::BadChannelDefinitions);
             }
         }
+        for (field, name) in [
+            ("VocabularyName", &self.vocabulary_name),
+            ("VocabularyFilterName", &self.vocabulary_filter_name),
+        ] {
+            if name.as_deref().is_some_and(|n| !is_resource_name(n)) {
+                return Err(SettingsError::BadVocabularyName { field });
+            }
+        }
+        if self.vocabulary_filter_name.is_some() != self.vocabulary_filter_method.is_some() {
+            return Err(SettingsError::VocabularyFilterMethodMismatch);
+        }
         Ok(())
     }
+}
+
+/// HealthScribe's pattern for vocabulary and filter names.
+fn is_resource_name(name: &str) -> bool {
+    (1..=200).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The default channel mapping: channel 0 is the clinician, channel 1 the patient.
@@ -463,5 +534,48 @@ impl StatusChange {
             JobStatus::Queued => {}
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_settings_are_checked_as_healthscribe_does() {
+        let mut settings = JobSettings {
+            vocabulary_name: Some("cardiology.v2".to_string()),
+            ..JobSettings::default()
+        };
+        assert_eq!(settings.validate(&[]), Ok(()));
+        settings.vocabulary_filter_name = Some("profanity".to_string());
+        assert_eq!(
+            settings.validate(&[]),
+            Err(SettingsError::VocabularyFilterMethodMismatch)
+        );
+        settings.vocabulary_filter_method = Some(VocabularyFilterMethod::Tag);
+        assert_eq!(settings.validate(&[]), Ok(()));
+        settings.vocabulary_name = Some("a b".to_string());
+        assert_eq!(
+            settings.validate(&[]),
+            Err(SettingsError::BadVocabularyName {
+                field: "VocabularyName"
+            })
+        );
+    }
+
+    #[test]
+    fn vocabulary_settings_use_healthscribe_names_and_values() {
+        let settings = JobSettings {
+            vocabulary_filter_name: Some("words".to_string()),
+            vocabulary_filter_method: Some(VocabularyFilterMethod::Remove),
+            ..JobSettings::default()
+        };
+        let json = serde_json::to_value(&settings).unwrap();
+        assert_eq!(json["VocabularyFilterName"], "words");
+        assert_eq!(json["VocabularyFilterMethod"], "remove");
+        assert!(json.get("VocabularyName").is_none());
+        let back: JobSettings = serde_json::from_value(json).unwrap();
+        assert_eq!(back, settings);
     }
 }

@@ -68,6 +68,9 @@ pub struct TranscriptItem {
     pub end_audio_time: f64,
     #[serde(rename = "Type")]
     pub item_type: ItemType,
+    /// Set when a vocabulary filter with method `tag` listed this word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary_filter_match: Option<bool>,
 }
 
 impl TranscriptItem {
@@ -101,6 +104,8 @@ struct RawTranscriptItem {
     end_audio_time: f64,
     #[serde(rename = "Type")]
     item_type: ItemType,
+    #[serde(default)]
+    vocabulary_filter_match: Option<bool>,
 }
 
 impl From<RawTranscriptItem> for TranscriptItem {
@@ -119,6 +124,7 @@ impl From<RawTranscriptItem> for TranscriptItem {
             begin_audio_time: raw.begin_audio_time,
             end_audio_time: raw.end_audio_time,
             item_type: raw.item_type,
+            vocabulary_filter_match: raw.vocabulary_filter_match,
         }
     }
 }
