@@ -1150,6 +1150,8 @@ async fn a_profile_and_a_named_custom_template_give_the_cli_note_on_aws() {
     assert_eq!(stack.run_note().await, (1, 0));
     let job = stack.jobs.get(&job_name).await.unwrap();
     assert_eq!(job.medical_scribe_job_status, JobStatus::Completed);
+    // Reading the profile and the template are start-job calls the template must allow.
+    assert_every_call_is_in_the_iam_table(&stack);
     let envelope = KmsEnvelope::new(aws_sdk_kms::Client::new(&stack.sdk), &stack.key_arn)
         .await
         .unwrap();
